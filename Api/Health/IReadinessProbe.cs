@@ -1,0 +1,14 @@
+namespace Ingest.Api.Health;
+
+/// <summary>Answers <c>GET /readyz</c>: can this node accept records right now, and if not, why.</summary>
+public interface IReadinessProbe
+{
+    ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken);
+}
+
+public sealed record ReadinessReport(bool Ready, IReadOnlyList<string> Reasons)
+{
+    public static ReadinessReport Yes { get; } = new(true, []);
+
+    public static ReadinessReport No(params string[] reasons) => new(false, reasons);
+}

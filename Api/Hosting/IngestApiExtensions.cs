@@ -1,0 +1,74 @@
+using Ingest.Api.Appending;
+using Ingest.Api.Http;
+using Ingest.Api.Options;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api.Hosting;
+
+public static class IngestApiExtensions
+{
+    /// <summary>
+    /// Adds the HTTP ingest API: options (section <c>Ingest</c>), the per-topic appender, ProblemDetails
+    /// and Kestrel limits. Listens on <paramref name="defaultUrl"/> unless URLs are configured the usual
+    /// ASP.NET Core way (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>Kestrel:Endpoints</c>).
+    /// </summary>
+    public static WebApplicationBuilder AddIngestApi(this WebApplicationBuilder builder, string defaultUrl)
+    {
+        var services = builder.Services;
+        services.AddOptions<IngestApiOptions>().BindConfiguration(IngestApiOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestApiOptions>, IngestApiOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TopicAppender>();
+        services.AddSingleton<IngestHandler>();
+        services.AddProblemDetails();
+
+        var limits = new IngestApiOptions();
+        builder.Configuration.GetSection(IngestApiOptions.SectionName).Bind(limits);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 100;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        });
+
+        if (!HasConfiguredUrls(builder.Configuration))
+        {
+            builder.WebHost.UseUrls(defaultUrl);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Maps <c>/v1/topics/...</c>, <c>/healthz</c> and <c>/readyz</c>; errors answer problem+json.</summary>
+    public static WebApplication MapIngestApi(this WebApplication app)
+    {
+        app.UseStatusCodePages();
+        var handler = app.Services.GetRequiredService<IngestHandler>();
+        MapIngestEndpoints(app, handler);
+        return app;
+    }
+
+    private static void MapIngestEndpoints(IEndpointRouteBuilder endpoints, IngestHandler handler)
+    {
+        var topics = endpoints.MapGroup("/v1/topics");
+        topics.MapPost("/{topic}", (RequestDelegate)handler.AppendOne);
+        topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch);
+        endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
+        endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
+    }
+
+    private static bool HasConfiguredUrls(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration["urls"])
+        || !string.IsNullOrEmpty(configuration["http_ports"])
+        || !string.IsNullOrEmpty(configuration["https_ports"])
+        || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+}

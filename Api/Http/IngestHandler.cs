@@ -1,0 +1,311 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.IO.Pipelines;
+using System.Text;
+using Ingest.Api.Appending;
+using Ingest.Api.Diagnostics;
+using Ingest.Api.Health;
+using Ingest.Api.Options;
+using Ingest.Api.Parsing;
+using Ingest.Topics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api.Http;
+
+/// <summary>
+/// The ingest endpoints. Handlers are plain request delegates that read the body from the pipe and
+/// frame it straight into the topic's next grain call; only errors go through ProblemDetails.
+/// </summary>
+internal sealed class IngestHandler(
+    TopicAppender appender,
+    IReadinessProbe readiness,
+    IOptions<IngestApiOptions> options,
+    TimeProvider time,
+    ILogger<IngestHandler> logger)
+{
+    private const string NdjsonType = "application/x-ndjson";
+    private const string JsonType = "application/json";
+
+    private static readonly byte[] AcceptedOne = """{"accepted":1}"""u8.ToArray();
+
+    private readonly IngestApiOptions _options = options.Value;
+
+    /// <summary><c>POST /v1/topics/{topic}</c>: the body is one record, kept byte for byte.</summary>
+    public async Task AppendOne(HttpContext context)
+    {
+        var request = context.Request;
+        if (!TryGetTopic(context, out var topic) || !TryGetKey(context, out var key, out var hasKey))
+        {
+            await WriteRejection(context);
+            return;
+        }
+
+        var valueLimit = _options.MaxRecordBytes - (hasKey ? key.Length : 0);
+        var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
+        Task<AppendResult> pending;
+        try
+        {
+            var gzip = RequestBodyReader.IsGzip(request, out var unsupported);
+            if (unsupported.Status != BodyStatus.Ok)
+            {
+                await WriteBodyProblem(context, topic, unsupported);
+                return;
+            }
+
+            if (gzip)
+            {
+                using var inflated = new PooledBuffer(4096);
+                var read = await RequestBodyReader.ReadAsync(request, inflated, valueLimit, context.RequestAborted);
+                if (read.Status != BodyStatus.Ok)
+                {
+                    await WriteBodyProblem(context, topic, RecordLimit(read, valueLimit));
+                    return;
+                }
+
+                pending = appender.AppendRecord(topic, timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
+            }
+            else
+            {
+                if (request.ContentLength > valueLimit)
+                {
+                    await WriteBodyProblem(context, topic, RecordTooLarge(valueLimit));
+                    return;
+                }
+
+                var reader = request.BodyReader;
+                ReadResult read;
+                while (true)
+                {
+                    read = await reader.ReadAsync(context.RequestAborted);
+                    if (read.Buffer.Length > valueLimit)
+                    {
+                        reader.AdvanceTo(read.Buffer.End);
+                        await WriteBodyProblem(context, topic, RecordTooLarge(valueLimit));
+                        return;
+                    }
+
+                    if (read.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                }
+
+                if (read.Buffer.IsEmpty)
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                    await WriteBodyProblem(context, topic, new BodyRead(BodyStatus.Empty, "The request body is empty: a record needs at least one byte."));
+                    return;
+                }
+
+                pending = appender.AppendRecord(topic, timestamp, key.Span, hasKey, read.Buffer);
+                reader.AdvanceTo(read.Buffer.End);
+            }
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteProblem(context, e.StatusCode, "Bad request body", e.Message);
+            return;
+        }
+
+        await WriteResult(context, topic, await pending, 1);
+    }
+
+    /// <summary><c>POST /v1/topics/{topic}/batch</c>: NDJSON lines or a JSON array, all or nothing.</summary>
+    public async Task AppendBatch(HttpContext context)
+    {
+        var request = context.Request;
+        if (!TryGetTopic(context, out var topic) || !TryGetKey(context, out var key, out var hasKey))
+        {
+            await WriteRejection(context);
+            return;
+        }
+
+        var ndjson = RequestBodyReader.HasMediaType(request, NdjsonType) || RequestBodyReader.HasMediaType(request, "application/jsonl");
+        if (!ndjson && !RequestBodyReader.HasMediaType(request, JsonType))
+        {
+            await WriteProblem(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported batch content type",
+                $"Content-Type '{request.ContentType}' is not a batch format: use {NdjsonType} (one record per line) or {JsonType} (an array of records).");
+            return;
+        }
+
+        var stamp = new RecordStamp(time.GetUtcNow().ToUnixTimeMilliseconds(), key, hasKey);
+        using var body = new PooledBuffer((int)Math.Clamp(request.ContentLength ?? 4096, 256, _options.MaxRequestBytes));
+        BodyRead read;
+        try
+        {
+            read = await RequestBodyReader.ReadAsync(request, body, _options.MaxRequestBytes, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteProblem(context, e.StatusCode, "Bad request body", e.Message);
+            return;
+        }
+
+        if (read.Status != BodyStatus.Ok)
+        {
+            await WriteBodyProblem(context, topic, read);
+            return;
+        }
+
+        // Frames are ~20 bytes more per record than the body; reserve for short records up front.
+        using var frames = new PooledBuffer(body.Length + body.Length / 4 + 64);
+        var parsed = ndjson
+            ? BatchParser.ParseNdjson(body.WrittenSpan, stamp, _options.MaxRecordBytes, _options.ValidateNdjsonLines, frames)
+            : BatchParser.ParseJsonArray(body.WrittenSpan, stamp, _options.MaxRecordBytes, frames);
+        switch (parsed.Status)
+        {
+            case ParseStatus.Malformed:
+                await WriteProblem(context, StatusCodes.Status400BadRequest, "Malformed batch", parsed.Detail!);
+                return;
+            case ParseStatus.RecordTooLarge:
+                await WriteProblem(context, StatusCodes.Status413PayloadTooLarge, "Record too large", parsed.Detail!);
+                return;
+        }
+
+        var result = await appender.AppendFrames(topic, frames.WrittenSpan, parsed.Records);
+        await WriteResult(context, topic, result, parsed.Records);
+    }
+
+    public static Task Healthz(HttpContext context)
+    {
+        context.Response.ContentType = "text/plain";
+        return context.Response.WriteAsync("ok\n");
+    }
+
+    public async Task Readyz(HttpContext context)
+    {
+        var report = await readiness.CheckAsync(context.RequestAborted);
+        context.Response.StatusCode = report.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        if (!report.Ready)
+        {
+            context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
+    }
+
+    private bool TryGetTopic(HttpContext context, out string topic)
+    {
+        topic = context.Request.RouteValues["topic"] as string ?? string.Empty;
+        if (TopicName.IsValid(topic))
+        {
+            return true;
+        }
+
+        context.Items[RejectionKey] = new Rejection(StatusCodes.Status400BadRequest, "Invalid topic name",
+            "A topic name is 1 to 249 characters of [A-Za-z0-9._-], and not '.' or '..'.");
+        return false;
+    }
+
+    private bool TryGetKey(HttpContext context, out ReadOnlyMemory<byte> key, out bool hasKey)
+    {
+        key = default;
+        hasKey = false;
+        if (!context.Request.Query.TryGetValue("key", out var values) || values.Count == 0 || string.IsNullOrEmpty(values[0]))
+        {
+            return true;
+        }
+
+        if (values.Count > 1)
+        {
+            context.Items[RejectionKey] = new Rejection(StatusCodes.Status400BadRequest, "Invalid key", "Give at most one key= parameter.");
+            return false;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(values[0]!);
+        if (bytes.Length > _options.MaxRecordBytes)
+        {
+            context.Items[RejectionKey] = new Rejection(StatusCodes.Status413PayloadTooLarge, "Key too large",
+                $"The key is {bytes.Length} bytes, over Ingest:MaxRecordBytes={_options.MaxRecordBytes}.");
+            return false;
+        }
+
+        key = bytes;
+        hasKey = true;
+        return true;
+    }
+
+    private const string RejectionKey = "ingest.rejection";
+
+    private sealed record Rejection(int Status, string Title, string Detail);
+
+    private Task WriteRejection(HttpContext context)
+    {
+        var rejection = (Rejection)context.Items[RejectionKey]!;
+        return WriteProblem(context, rejection.Status, rejection.Title, rejection.Detail);
+    }
+
+    private static BodyRead RecordTooLarge(int limit) =>
+        new(BodyStatus.TooLarge, $"The record is over Ingest:MaxRecordBytes: at most {limit} bytes of value with this key.");
+
+    private static BodyRead RecordLimit(BodyRead read, int limit) =>
+        read.Status == BodyStatus.TooLarge ? RecordTooLarge(limit) : read;
+
+    private Task WriteBodyProblem(HttpContext context, string topic, BodyRead read)
+    {
+        var (status, title) = read.Status switch
+        {
+            BodyStatus.Empty => (StatusCodes.Status400BadRequest, "Empty body"),
+            BodyStatus.TooLarge => (StatusCodes.Status413PayloadTooLarge, "Payload too large"),
+            BodyStatus.BadEncoding => (StatusCodes.Status400BadRequest, "Corrupt gzip body"),
+            BodyStatus.UnsupportedEncoding => (StatusCodes.Status415UnsupportedMediaType, "Unsupported Content-Encoding"),
+            _ => (StatusCodes.Status400BadRequest, "Bad request"),
+        };
+        ApiLog.RequestRejected(logger, topic, status, read.Detail ?? title);
+        return WriteProblem(context, status, title, read.Detail ?? title);
+    }
+
+    private Task WriteResult(HttpContext context, string topic, AppendResult result, int records)
+    {
+        if (result.Status == AppendStatus.Appended)
+        {
+            return WriteAccepted(context, records);
+        }
+
+        ApiLog.RequestRejected(logger, topic, StatusCodes.Status503ServiceUnavailable, result.Detail ?? result.Status.ToString());
+        var title = result.Status switch
+        {
+            AppendStatus.DiskFull => "Disk budget exhausted",
+            AppendStatus.WriteFailed => "Write failed",
+            AppendStatus.Overloaded => "Overloaded",
+            AppendStatus.Unavailable => "Cluster unavailable",
+            _ => "Not stored",
+        };
+        context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return WriteProblem(context, StatusCodes.Status503ServiceUnavailable, title,
+            (result.Detail ?? title) + ". Nothing of this request was stored; retry later.");
+    }
+
+    private static Task WriteAccepted(HttpContext context, int records)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status202Accepted;
+        response.ContentType = JsonType;
+        if (records == 1)
+        {
+            response.ContentLength = AcceptedOne.Length;
+            return response.Body.WriteAsync(AcceptedOne).AsTask();
+        }
+
+        Span<byte> buffer = stackalloc byte[32];
+        "{\"accepted\":"u8.CopyTo(buffer);
+        Utf8Formatter.TryFormat(records, buffer[12..], out var digits);
+        buffer[12 + digits] = (byte)'}';
+        var length = 13 + digits;
+        response.ContentLength = length;
+        return response.Body.WriteAsync(buffer[..length].ToArray()).AsTask();
+    }
+
+    internal static Task WriteProblem(HttpContext context, int status, string title, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, title: title).ExecuteAsync(context);
+}
+
+internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ReadinessBody))]
+internal sealed partial class ApiJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api.Options;
+
+/// <summary>
+/// How silos and frontends find each other, section <c>Cluster</c>, read by the Silo and the Api alike.
+/// Without Redis the single-node localhost defaults apply.
+/// </summary>
+public sealed class ClusterSettings
+{
+    public const string SectionName = "Cluster";
+
+    /// <summary>Silo-to-silo port. Default 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port frontends (Orleans clients) connect to. Default 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    public string ClusterId { get; set; } = "ingest";
+
+    public string ServiceId { get; set; } = "ingest";
+
+    /// <summary>
+    /// How long a grain call may take before the frontend answers 503. Orleans' default is 30 s, far
+    /// too long for a client waiting on an HTTP answer. Default 5 s.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public static ClusterSettings From(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var settings = new ClusterSettings();
+        configuration.GetSection(SectionName).Bind(settings);
+        var result = new ClusterSettingsValidator().Validate(null, settings);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(SectionName, typeof(ClusterSettings), result.Failures);
+        }
+
+        return settings;
+    }
+}
+
+internal sealed class ClusterSettingsValidator : IValidateOptions<ClusterSettings>
+{
+    public ValidateOptionsResult Validate(string? name, ClusterSettings options)
+    {
+        var errors = new List<string>();
+        if (options.SiloPort is <= 0 or > 65535)
+        {
+            errors.Add($"Cluster:SiloPort must be a TCP port (was {options.SiloPort}).");
+        }
+
+        if (options.GatewayPort is <= 0 or > 65535)
+        {
+            errors.Add($"Cluster:GatewayPort must be a TCP port (was {options.GatewayPort}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId))
+        {
+            errors.Add("Cluster:ClusterId must not be empty.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            errors.Add("Cluster:ServiceId must not be empty.");
+        }
+
+        if (options.ResponseTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"Cluster:ResponseTimeout must be positive (was {options.ResponseTimeout}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

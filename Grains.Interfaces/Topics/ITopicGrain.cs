@@ -1,0 +1,57 @@
+namespace Ingest.Topics;
+
+/// <summary>
+/// The single writer of one topic's active segment on the silo where it is activated. Orleans keeps
+/// one activation per key in the cluster, so no two processes ever append to one topic's file.
+/// Keyed by the topic name (<see cref="TopicName"/>).
+/// </summary>
+[Alias("ingest.topic")]
+public interface ITopicGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Appends whole frames (see <see cref="Records.RecordFrame"/>) in one write, group-committed with
+    /// other appends in flight. <see cref="AppendStatus.Appended"/> means every frame is on local disk
+    /// with the configured durability; any other status means none of them was acknowledged.
+    /// </summary>
+    [Alias("append")]
+    ValueTask<AppendResult> Append(AppendBatch batch);
+}
+
+/// <summary>
+/// Frames to append. Marked immutable so a call inside one process passes the buffer without a copy:
+/// the caller must not reuse the buffer until the call has answered.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ingest.append-batch")]
+public sealed record AppendBatch(
+    [property: Id(0)] ReadOnlyMemory<byte> Frames,
+    [property: Id(1)] int RecordCount);
+
+[GenerateSerializer, Immutable, Alias("ingest.append-result")]
+public readonly record struct AppendResult(
+    [property: Id(0)] AppendStatus Status,
+    [property: Id(1)] string? Detail = null)
+{
+    public static AppendResult Appended => new(AppendStatus.Appended);
+}
+
+[GenerateSerializer, Alias("ingest.append-status")]
+public enum AppendStatus
+{
+    /// <summary>On disk with the configured durability.</summary>
+    Appended = 0,
+
+    /// <summary><c>Ingest:MaxDiskBytes</c> (or the free-space floor) would be exceeded: try later.</summary>
+    DiskFull = 1,
+
+    /// <summary>The write or flush failed (I/O error); the segment was sealed and nothing acknowledged.</summary>
+    WriteFailed = 2,
+
+    /// <summary>The batch was not a sequence of valid frames (a frontend bug, never client input).</summary>
+    InvalidFrames = 3,
+
+    /// <summary>Set by the frontend, never by the grain: the cluster could not be reached in time.</summary>
+    Unavailable = 10,
+
+    /// <summary>Set by the frontend, never by the grain: too many bytes already wait for this topic.</summary>
+    Overloaded = 11,
+}

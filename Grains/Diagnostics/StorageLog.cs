@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ingest.Diagnostics;
+
+internal static partial class StorageLog
+{
+    [LoggerMessage(EventId = (int)IngestEventCode.DataDirectoryOpened, Level = LogLevel.Information,
+        Message = "Data directory {Path} opened: {Segments} segment(s), {Bytes} bytes; durability {Durability}")]
+    public static partial void DataDirectoryOpened(ILogger logger, string path, int segments, long bytes, Options.Durability durability);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentCreated, Level = LogLevel.Debug,
+        Message = "Segment {Path} created")]
+    public static partial void SegmentCreated(ILogger logger, string path);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentSealed, Level = LogLevel.Information,
+        Message = "Segment {Path} sealed at {Bytes} bytes")]
+    public static partial void SegmentSealed(ILogger logger, string path, long bytes);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentRecovered, Level = LogLevel.Information,
+        Message = "Segment {Path} recovered after an unclean stop: {Records} record(s), {Bytes} bytes, tail {Outcome}")]
+    public static partial void SegmentRecovered(ILogger logger, string path, long records, long bytes, Segments.ScanEnd outcome);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentTornTailTruncated, Level = LogLevel.Warning,
+        Message = "Segment {Path}: torn tail of {CutBytes} bytes at offset {Offset} truncated (a write that never completed; it was not acknowledged)")]
+    public static partial void TornTailTruncated(ILogger logger, string path, long offset, long cutBytes);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentCorruptionQuarantined, Level = LogLevel.Error,
+        Message = "Segment {Path}: corrupt record at offset {Offset}; the segment now ends there and the {CutBytes} bytes from that offset were moved unchanged to {QuarantinePath} for inspection")]
+    public static partial void CorruptionQuarantined(ILogger logger, string path, long offset, long cutBytes, string quarantinePath);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentHeaderInvalid, Level = LogLevel.Error,
+        Message = "Segment {Path} has no valid header; moved unchanged to {QuarantinePath}")]
+    public static partial void HeaderInvalid(ILogger logger, string path, string quarantinePath);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.AppendFailed, Level = LogLevel.Error,
+        Message = "Append to topic {Topic} failed; segment {Path} sealed, {Records} record(s) not acknowledged")]
+    public static partial void AppendFailed(ILogger logger, Exception exception, string topic, string? path, int records);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.DiskBudgetExhausted, Level = LogLevel.Warning,
+        Message = "Append to topic {Topic} refused: {Reason}")]
+    public static partial void DiskBudgetExhausted(ILogger logger, string topic, string reason);
+}

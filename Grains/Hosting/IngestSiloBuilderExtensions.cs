@@ -1,0 +1,49 @@
+using Ingest.Diagnostics;
+using Ingest.Options;
+using Ingest.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Hosting;
+
+public static class IngestSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds the storage side of Ingest to a silo: options (section <c>Ingest</c>), the segment store
+    /// (opened, locked and recovered before the silo takes grain calls) and the topic grains.
+    /// </summary>
+    public static ISiloBuilder AddIngest(this ISiloBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<IngestInstruments>();
+        services.TryAddSingleton<DiskBudget>();
+        services.TryAddSingleton<SegmentStore>();
+        services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
+        return builder;
+    }
+}
+
+/// <summary>Opens the data directory at runtime initialisation (before any grain runs) and releases it last.</summary>
+internal sealed class SegmentStoreLifecycle(SegmentStore store) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(
+            nameof(SegmentStoreLifecycle),
+            ServiceLifecycleStage.RuntimeInitialize,
+            _ =>
+            {
+                store.Open();
+                return Task.CompletedTask;
+            },
+            _ =>
+            {
+                store.Dispose();
+                return Task.CompletedTask;
+            });
+}

@@ -1,0 +1,191 @@
+using Ingest.Diagnostics;
+using Ingest.Options;
+using Ingest.Segments;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Storage;
+
+/// <summary>
+/// Owns the data directory of this process (see Segments/README.md): takes its lock, recovers every
+/// segment a crash left open, keeps the disk budget, and hands each topic grain its directory.
+/// </summary>
+internal sealed class SegmentStore : IStorageStatus, IDisposable
+{
+    private const string LockFileName = ".lock";
+    private const string OwnerFileName = ".lock.owner";
+    private const string ProbeFileName = ".probe";
+
+    private readonly IngestOptions _options;
+    private readonly DiskBudget _budget;
+    private readonly ILogger<SegmentStore> _logger;
+    private readonly IngestInstruments _instruments;
+    private FileStream? _lock;
+
+    public SegmentStore(IOptions<IngestOptions> options, DiskBudget budget, ILogger<SegmentStore> logger, IngestInstruments instruments)
+    {
+        _options = options.Value;
+        _budget = budget;
+        _logger = logger;
+        _instruments = instruments;
+        Root = _options.ResolveDataDirectory();
+        SegmentsRoot = Path.Combine(Root, "segments");
+    }
+
+    public string Root { get; }
+
+    public string SegmentsRoot { get; }
+
+    public bool Fsync => _options.Durability == Durability.Fsync;
+
+    public bool IsOpen => _lock is not null;
+
+    /// <summary>
+    /// Takes the directory's exclusive lock (a second process is refused), then recovers and seals every
+    /// <c>.active</c> segment. Runs before the silo accepts grain calls.
+    /// </summary>
+    public void Open()
+    {
+        Directory.CreateDirectory(SegmentsRoot);
+        var lockPath = Path.Combine(Root, LockFileName);
+        try
+        {
+            _lock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            var owner = TryReadOwner(Path.Combine(Root, OwnerFileName));
+            throw new DataDirectoryLockedException(
+                $"The data directory {Root} is in use by another process{owner}. Each silo needs its own Ingest:DataDirectory.", e);
+        }
+
+        // The pid goes into a separate file: reading the locked file would need the lock.
+        File.WriteAllText(Path.Combine(Root, OwnerFileName), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var segments = 0;
+        long bytes = 0;
+        foreach (var topicDirectory in Directory.EnumerateDirectories(SegmentsRoot))
+        {
+            foreach (var active in Directory.GetFiles(topicDirectory, "*" + SegmentFile.ActiveExtension))
+            {
+                RecoverAndSeal(active);
+            }
+
+            foreach (var file in Directory.EnumerateFiles(topicDirectory))
+            {
+                bytes += new FileInfo(file).Length;
+                segments++;
+            }
+        }
+
+        _budget.Initialize(Root, bytes);
+        StorageLog.DataDirectoryOpened(_logger, Root, segments, bytes, _options.Durability);
+    }
+
+    /// <summary>The directory of one topic's segments; recovers a segment an earlier activation left open.</summary>
+    public TopicSegments OpenTopic(string topic)
+    {
+        if (!IsOpen)
+        {
+            throw new InvalidOperationException("The segment store is not open yet.");
+        }
+
+        var directory = Path.Combine(SegmentsRoot, topic);
+        Directory.CreateDirectory(directory);
+        long lastSequence = 0;
+        foreach (var file in Directory.EnumerateFiles(directory))
+        {
+            lastSequence = Math.Max(lastSequence, SegmentFile.SequenceOf(file));
+        }
+
+        foreach (var active in Directory.GetFiles(directory, "*" + SegmentFile.ActiveExtension))
+        {
+            RecoverAndSeal(active);
+        }
+
+        return new TopicSegments(directory, lastSequence);
+    }
+
+    public string RecoverAndSeal(string activePath)
+    {
+        var report = SegmentRecovery.Recover(activePath, Fsync, _logger, _instruments);
+        if (report.Scan.End == ScanEnd.BadHeader)
+        {
+            return report.QuarantinePath!;
+        }
+
+        StorageLog.SegmentRecovered(_logger, activePath, report.Scan.Records, report.Scan.ValidLength, report.Scan.End);
+        var sealedPath = SegmentFile.SealedPathOf(activePath);
+        File.Move(activePath, sealedPath);
+        if (Fsync)
+        {
+            DirectorySync.Fsync(Path.GetDirectoryName(activePath)!);
+        }
+
+        return sealedPath;
+    }
+
+    /// <inheritdoc />
+    public bool IsWritable(out string reason)
+    {
+        if (!IsOpen)
+        {
+            reason = "data directory not open yet";
+            return false;
+        }
+
+        try
+        {
+            var probe = Path.Combine(Root, ProbeFileName);
+            File.WriteAllBytes(probe, [1]);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            reason = $"data directory {Root} is not writable: {e.Message}";
+            return false;
+        }
+
+        return _budget.HasRoom(out reason);
+    }
+
+    public void Dispose()
+    {
+        _lock?.Dispose();
+        _lock = null;
+    }
+
+    private static string TryReadOwner(string ownerPath)
+    {
+        try
+        {
+            var pid = File.ReadAllText(ownerPath).Trim();
+            return pid.Length > 0 ? $" (pid {pid})" : string.Empty;
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+}
+
+/// <summary>One topic's segment directory on this node.</summary>
+internal sealed class TopicSegments(string directory, long lastSequence)
+{
+    private long _lastSequence = lastSequence;
+
+    public string Directory { get; } = directory;
+
+    public string NextActivePath() =>
+        Path.Combine(Directory, SegmentFile.FileName(++_lastSequence, SegmentFile.ActiveExtension));
+}
+
+/// <summary>Another process holds the data directory's lock.</summary>
+public sealed class DataDirectoryLockedException(string message, Exception inner) : IOException(message, inner);
+
+/// <summary>What readiness needs to know about local storage.</summary>
+public interface IStorageStatus
+{
+    /// <summary>True when the data directory is open, writable, and the disk budget has room.</summary>
+    bool IsWritable(out string reason);
+}

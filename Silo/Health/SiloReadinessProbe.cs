@@ -1,0 +1,44 @@
+using Ingest.Api.Health;
+using Ingest.Storage;
+
+namespace Ingest.Silo.Health;
+
+/// <summary>
+/// Readiness of a silo that serves the API: it has joined the cluster (its lifecycle reached Active and
+/// has not begun to stop) and its data directory is writable with room in the disk budget.
+/// </summary>
+internal sealed class SiloReadinessProbe(SiloActivity activity, IStorageStatus storage) : IReadinessProbe
+{
+    public ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
+    {
+        if (!activity.IsActive)
+        {
+            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)"));
+        }
+
+        return ValueTask.FromResult(storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason));
+    }
+}
+
+/// <summary>True from the silo lifecycle's Active stage until shutdown begins.</summary>
+internal sealed class SiloActivity : ILifecycleParticipant<ISiloLifecycle>
+{
+    private volatile bool _active;
+
+    public bool IsActive => _active;
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(
+            nameof(SiloActivity),
+            ServiceLifecycleStage.Active,
+            _ =>
+            {
+                _active = true;
+                return Task.CompletedTask;
+            },
+            _ =>
+            {
+                _active = false;
+                return Task.CompletedTask;
+            });
+}

@@ -1,0 +1,43 @@
+using System.Text;
+using Ingest.Records;
+using Ingest.Segments;
+
+namespace Ingest.Tests.Infrastructure;
+
+/// <summary>A record read back from a segment (its CRC was checked by the reader).</summary>
+public sealed record StoredRecord(string Segment, long Offset, long TimestampMs, byte[]? Key, byte[] Value)
+{
+    public string ValueText => Encoding.UTF8.GetString(Value);
+
+    public string? KeyText => Key is null ? null : Encoding.UTF8.GetString(Key);
+}
+
+public static class StoredRecords
+{
+    /// <summary>Every record of a topic in a data directory, in write order (segment name, then offset).</summary>
+    public static List<StoredRecord> Read(string dataDirectory, string topic)
+    {
+        var records = new List<StoredRecord>();
+        var directory = Path.Combine(dataDirectory, "segments", topic);
+        if (!Directory.Exists(directory))
+        {
+            return records;
+        }
+
+        foreach (var file in SegmentsOf(directory))
+        {
+            var name = Path.GetFileName(file);
+            var scan = SegmentReader.Scan(file, (in RecordView record, long offset) =>
+                records.Add(new StoredRecord(name, offset, record.TimestampMs, record.HasKey ? record.Key.ToArray() : null, record.Value.ToArray())));
+            Assert.True(scan.End == ScanEnd.Clean, $"{file} should scan clean but ended {scan.End} at {scan.ValidLength} of {scan.FileLength}");
+        }
+
+        return records;
+    }
+
+    public static string[] SegmentsOf(string topicDirectory) =>
+        Directory.GetFiles(topicDirectory)
+            .Where(f => f.EndsWith(".seg", StringComparison.Ordinal) || f.EndsWith(".active", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+}
