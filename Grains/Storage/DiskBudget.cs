@@ -57,14 +57,16 @@ internal sealed class DiskBudget(IOptions<IngestOptions> options, TimeProvider t
 
     public void Release(long bytes) => Interlocked.Add(ref _usedBytes, -bytes);
 
-    /// <summary>True while an append of one small record would still be accepted.</summary>
-    public bool HasRoom(out string reason) => TryReserveProbe(out reason);
-
-    private bool TryReserveProbe(out string reason)
+    /// <summary>
+    /// Readiness: false once less than a headroom of min(1 MiB, 10 % of the budget) is left, so a node
+    /// stops advertising itself before appends start failing, not after.
+    /// </summary>
+    public bool HasRoom(out string reason)
     {
-        if (TryReserve(1, out reason))
+        var headroom = Math.Min(1024 * 1024, _maxBytes / 10);
+        if (TryReserve(headroom, out reason))
         {
-            Release(1);
+            Release(headroom);
             return true;
         }
 

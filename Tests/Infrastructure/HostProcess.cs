@@ -11,10 +11,10 @@ namespace Ingest.Tests.Infrastructure;
 /// </summary>
 public sealed partial class HostProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly System.Diagnostics.Process _process;
     private readonly StringBuilder _output = new();
 
-    private HostProcess(Process process, int httpPort)
+    private HostProcess(System.Diagnostics.Process process, int httpPort)
     {
         _process = process;
         HttpPort = httpPort;
@@ -71,7 +71,7 @@ public sealed partial class HostProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        return new HostProcess(Process.Start(start)!, port);
+        return new HostProcess(System.Diagnostics.Process.Start(start)!, port);
     }
 
     public Task WaitReadyAsync(TimeSpan? timeout = null) =>

@@ -25,6 +25,10 @@ public class InProcessSilo : IAsyncLifetime
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async ValueTask InitializeAsync()
     {
         var settings = new Dictionary<string, string?>
@@ -41,7 +45,11 @@ public class InProcessSilo : IAsyncLifetime
             settings[key] = value;
         }
 
-        _app = SiloApp.Build([], builder => builder.Configuration.AddInMemoryCollection(settings));
+        _app = SiloApp.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            ConfigureServices(builder.Services);
+        });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
         Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };

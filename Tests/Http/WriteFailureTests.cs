@@ -1,0 +1,54 @@
+using System.Net;
+using Ingest.Segments;
+using Ingest.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ingest.Tests.Http;
+
+/// <summary>Writes fail on demand, as a failing disk would (EIO) — injected below the segment writer.</summary>
+internal sealed class SwitchableFaults : IFileFaults
+{
+    public volatile bool FailWrites;
+
+    public void BeforeWrite(string path, long bytes)
+    {
+        if (FailWrites)
+        {
+            throw new IOException("Input/output error (injected)");
+        }
+    }
+
+    public void BeforeFsync(string path)
+    {
+    }
+}
+
+public sealed class FaultySilo : InProcessSilo
+{
+    internal SwitchableFaults Faults { get; } = new();
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IFileFaults>(Faults);
+}
+
+public sealed class WriteFailureTests(FaultySilo silo) : IClassFixture<FaultySilo>
+{
+    [Fact]
+    public async Task a_failing_write_answers_503_acknowledges_nothing_seals_the_segment_and_the_next_append_opens_a_new_one()
+    {
+        var before = await silo.Http.PostAsync("/v1/topics/eio", new StringContent("before"));
+        silo.Faults.FailWrites = true;
+        var during = await silo.Http.PostAsync("/v1/topics/eio", new StringContent("during"));
+        silo.Faults.FailWrites = false;
+        var after = await silo.Http.PostAsync("/v1/topics/eio", new StringContent("after"));
+
+        Assert.Equal(HttpStatusCode.Accepted, before.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+        Assert.NotNull(during.Headers.RetryAfter);
+        Assert.Contains("Input/output error", await during.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Accepted, after.StatusCode);
+        var stored = silo.Records("eio");
+        Assert.Equal(["before", "after"], stored.Select(r => r.ValueText));
+        Assert.Equal(["000000000001.seg", "000000000002.active"], stored.Select(r => r.Segment));
+    }
+}
