@@ -18,7 +18,7 @@ public sealed partial class HostProcess : IAsyncDisposable
     {
         _process = process;
         HttpPort = httpPort;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(15) };
+        Http = new HttpClient { BaseAddress = new Uri($"http://localhost:{httpPort}"), Timeout = TimeSpan.FromSeconds(15) };
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -71,7 +71,16 @@ public sealed partial class HostProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        return new HostProcess(System.Diagnostics.Process.Start(start)!, port);
+        return Launch(start, port);
+    }
+
+    /// <summary>Starts any command that serves HTTP on <paramref name="httpPort"/> (e.g. <c>dotnet run</c>).</summary>
+    public static HostProcess Launch(ProcessStartInfo start, int httpPort)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        return new HostProcess(System.Diagnostics.Process.Start(start)!, httpPort);
     }
 
     public Task WaitReadyAsync(TimeSpan? timeout = null) =>
@@ -92,7 +101,7 @@ public sealed partial class HostProcess : IAsyncDisposable
                     return false;
                 }
             },
-            timeout ?? TimeSpan.FromSeconds(60),
+            timeout ?? TimeSpan.FromSeconds(90),
             $"process {_process.Id} to answer 200 on /readyz");
 
     /// <summary>SIGKILL: no shutdown code runs, as in a crash or an OOM kill.</summary>

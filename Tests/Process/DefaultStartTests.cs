@@ -15,12 +15,7 @@ public sealed class DefaultStartTests
     public async Task dotnet_run_project_silo_answers_the_readme_curl_with_202()
     {
         using var data = new TempDirectory("ingest-default");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Repo.Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Repo.Root };
         foreach (var argument in new[] { "run", "--project", "Silo", "--no-build", "-c", Repo.Configuration })
         {
             start.ArgumentList.Add(argument);
@@ -28,41 +23,13 @@ public sealed class DefaultStartTests
 
         start.Environment["Ingest__DataDirectory"] = data.Path;
         start.Environment.Remove("ASPNETCORE_URLS");
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            using var http = new HttpClient { BaseAddress = new Uri("http://localhost:8080"), Timeout = TimeSpan.FromSeconds(5) };
-            await Poll.Until(
-                async () =>
-                {
-                    Assert.False(process.HasExited, $"dotnet run exited early:\n{output}");
-                    try
-                    {
-                        return (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK;
-                    }
-                    catch (HttpRequestException)
-                    {
-                        return false;
-                    }
-                },
-                TimeSpan.FromSeconds(90),
-                "dotnet run --project Silo to listen on localhost:8080");
+        await using var silo = HostProcess.Launch(start, httpPort: 8080);
+        await silo.WaitReadyAsync();
 
-            var response = await http.PostAsync("/v1/topics/demo", new StringContent("""{"a":1}"""));
+        var response = await silo.Http.PostAsync("/v1/topics/demo", new StringContent("""{"a":1}"""));
 
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            Assert.Equal("""{"accepted":1}""", await response.Content.ReadAsStringAsync());
-            Assert.Equal("""{"a":1}""", Assert.Single(StoredRecords.Read(data.Path, "demo")).ValueText);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("""{"accepted":1}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"a":1}""", Assert.Single(StoredRecords.Read(data.Path, "demo")).ValueText);
     }
 }
