@@ -18,7 +18,51 @@ internal sealed class IngestInstruments
         AppendsRefused = meter.CreateCounter<long>("ingest.appends.refused", "{append}", "Appends answered with anything but Appended, by outcome.");
         RecoveryCuts = meter.CreateCounter<long>("ingest.segments.recovery_cuts", "{segment}", "Segments whose tail recovery truncated (torn) or quarantined (corrupt).");
         SegmentsSealed = meter.CreateCounter<long>("ingest.segments.sealed", "{segment}", "Segments sealed.");
+        SegmentsDeleted = meter.CreateCounter<long>("ingest.segments.deleted", "{segment}", "Segments deleted after Kafka acknowledged every record in them.");
+        RecordsShipped = meter.CreateCounter<long>("ingest.records.shipped", "{record}", "Records acknowledged by Kafka.");
+        DeliveryErrors = meter.CreateCounter<long>("ingest.kafka.delivery_errors", "{record}", "Delivery reports with an error (each is retried from the checkpoint).");
+        meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
+            "Messages sent to brokers, retransmissions included (librdkafka statistics); minus ingest.records.shipped, it counts retries.");
     }
+
+    private long _transmittedBase;
+    private long _transmittedCurrent;
+    private long _shippedTotal;
+
+    /// <summary>Messages librdkafka transmitted, retransmissions included, across producer rebuilds.</summary>
+    public long MessagesTransmitted => Volatile.Read(ref _transmittedBase) + Volatile.Read(ref _transmittedCurrent);
+
+    /// <summary>Records acknowledged by Kafka in this process, all topics.</summary>
+    public long ShippedTotal => Volatile.Read(ref _shippedTotal);
+
+    public void AddShipped(long records, KeyValuePair<string, object?> topicTag)
+    {
+        Interlocked.Add(ref _shippedTotal, records);
+        RecordsShipped.Add(records, topicTag);
+    }
+
+    /// <summary>Reads librdkafka's statistics JSON (once a second) for the totals only it knows.</summary>
+    public void RecordProducerStatistics(string json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        if (document.RootElement.TryGetProperty("txmsgs", out var transmitted))
+        {
+            var value = transmitted.GetInt64();
+            if (value < Volatile.Read(ref _transmittedCurrent))
+            {
+                // A rebuilt producer starts from zero: keep the total monotonic.
+                Interlocked.Add(ref _transmittedBase, Volatile.Read(ref _transmittedCurrent));
+            }
+
+            Volatile.Write(ref _transmittedCurrent, value);
+        }
+    }
+
+    public Counter<long> SegmentsDeleted { get; }
+
+    public Counter<long> RecordsShipped { get; }
+
+    public Counter<long> DeliveryErrors { get; }
 
     public Counter<long> RecordsAppended { get; }
 

@@ -1,4 +1,6 @@
 using Ingest.Diagnostics;
+using Ingest.Forwarding;
+using Ingest.Kafka;
 using Ingest.Options;
 using Ingest.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,8 +12,9 @@ namespace Ingest.Hosting;
 public static class IngestSiloBuilderExtensions
 {
     /// <summary>
-    /// Adds the storage side of Ingest to a silo: options (section <c>Ingest</c>), the segment store
-    /// (opened, locked and recovered before the silo takes grain calls) and the topic grains.
+    /// Adds Ingest to a silo: options (sections <c>Ingest</c>, <c>Kafka</c>, <c>DevKafka</c>), the segment
+    /// store (opened, locked and recovered before the silo takes grain calls), the topic grains, and the
+    /// forwarding grain that ships this silo's segments to Kafka.
     /// </summary>
     public static ISiloBuilder AddIngest(this ISiloBuilder builder)
     {
@@ -25,6 +28,17 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
+
+        // Forwarding to Kafka (sections Kafka and DevKafka).
+        services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
+        services.AddOptions<DevKafkaOptions>().BindConfiguration(DevKafkaOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DevKafkaOptions>, DevKafkaOptionsValidator>());
+        services.TryAddSingleton<KafkaEndpoint>();
+        services.TryAddSingleton<KafkaProducerHost>();
+        services.TryAddSingleton<ForwardingEngine>();
+        services.TryAddSingleton<IAppendListener>(sp => sp.GetRequiredService<ForwardingEngine>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForwarderLifecycle>();
         return builder;
     }
 }

@@ -35,6 +35,12 @@ public sealed class IngestOptions
     /// </summary>
     public long MinFreeDiskBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// A segment is sealed once it holds this many bytes (checked after each commit), so shipped data
+    /// can be deleted while a topic keeps writing. Default 128 MiB.
+    /// </summary>
+    public long MaxSegmentBytes { get; set; } = 128L * 1024 * 1024;
+
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 }
 
@@ -61,6 +67,11 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (options.MinFreeDiskBytes < 0)
         {
             errors.Add($"Ingest:MinFreeDiskBytes must not be negative (was {options.MinFreeDiskBytes}).");
+        }
+
+        if (options.MaxSegmentBytes < 4096)
+        {
+            errors.Add($"Ingest:MaxSegmentBytes must be at least 4096 (was {options.MaxSegmentBytes}).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -98,6 +98,13 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             lastSequence = Math.Max(lastSequence, SegmentFile.SequenceOf(file));
         }
 
+        // Shipped segments are deleted: the checkpoint remembers how far numbering went, so a new
+        // segment never reuses a number the forwarder already counts as shipped.
+        if (Checkpoint.Load(directory) is { } checkpoint)
+        {
+            lastSequence = Math.Max(lastSequence, checkpoint.Segment - 1);
+        }
+
         foreach (var active in Directory.GetFiles(directory, "*" + SegmentFile.ActiveExtension))
         {
             RecoverAndSeal(active);

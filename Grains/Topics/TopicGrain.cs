@@ -1,9 +1,12 @@
 using Ingest.Diagnostics;
+using Ingest.Forwarding;
+using Ingest.Options;
 using Ingest.Records;
 using Ingest.Segments;
 using Ingest.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
 namespace Ingest.Topics;
@@ -23,9 +26,12 @@ internal sealed class TopicGrain(
     IngestInstruments instruments,
     ILogger<TopicGrain> logger,
     TimeProvider time,
+    IOptions<IngestOptions> options,
     IServiceProvider services) : Grain, ITopicGrain
 {
     private readonly IFileFaults? _faults = services.GetService<IFileFaults>();
+    private readonly IAppendListener? _listener = services.GetService<IAppendListener>();
+    private readonly long _maxSegmentBytes = options.Value.MaxSegmentBytes;
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
     private List<PendingAppend> _committing = [];
@@ -65,6 +71,13 @@ internal sealed class TopicGrain(
 
         if (!budget.TryReserve(bytes, out var reason))
         {
+            // Seal what is written so the forwarder can ship it and free its space; new appends get
+            // 503 until it has.
+            if (!_commitLoopRunning)
+            {
+                SealActive();
+            }
+
             StorageLog.DiskBudgetExhausted(logger, _topic, reason);
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.DiskFull)));
             return new(new AppendResult(AppendStatus.DiskFull, reason));
@@ -148,6 +161,12 @@ internal sealed class TopicGrain(
         instruments.RecordsAppended.Add(records, _topicTag);
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
+        if (_active.Length >= _maxSegmentBytes)
+        {
+            SealActive();
+        }
+
+        _listener?.OnAppended(_topic);
         return AppendResult.Appended;
     }
 
@@ -173,6 +192,7 @@ internal sealed class TopicGrain(
             var sealedPath = active.Seal();
             instruments.SegmentsSealed.Add(1, _topicTag);
             StorageLog.SegmentSealed(logger, sealedPath, active.Length);
+            _listener?.OnAppended(_topic);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -8,7 +8,9 @@ namespace Ingest.Tests.Infrastructure;
 
 /// <summary>
 /// The real Silo host (grains, segment store, HTTP API on Kestrel) started inside the test process on
-/// free loopback ports with its own temporary data directory. Subclasses change settings.
+/// free loopback ports with its own temporary data directory. Store-only by default
+/// (<c>Kafka:Enabled=false</c>), so tests can read every record back from the segments; subclasses
+/// change settings (see <c>KafkaSilo</c> for forwarding).
 /// </summary>
 public class InProcessSilo : IAsyncLifetime
 {
@@ -37,6 +39,8 @@ public class InProcessSilo : IAsyncLifetime
             ["Ingest:DataDirectory"] = _data.Path,
             ["Cluster:SiloPort"] = Ports.Free().ToString(),
             ["Cluster:GatewayPort"] = Ports.Free().ToString(),
+            ["DevKafka:Port"] = "0",
+            ["Kafka:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Polly"] = "Error",
         };
@@ -56,7 +60,7 @@ public class InProcessSilo : IAsyncLifetime
         await Poll.Until(async () => (await Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the in-process silo to report ready on /readyz");
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         Http?.Dispose();
         if (_app is not null)

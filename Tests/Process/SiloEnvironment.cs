@@ -10,5 +10,7 @@ internal static class SiloEnvironment
         ["Ingest__DataDirectory"] = dataDirectory,
         ["Cluster__SiloPort"] = (siloPort ?? Ports.Free()).ToString(),
         ["Cluster__GatewayPort"] = (gatewayPort ?? Ports.Free()).ToString(),
+        ["DevKafka__Port"] = "0",
+        ["Kafka__Enabled"] = "false",
     };
 }

@@ -1,0 +1,65 @@
+using Ingest.Topics;
+using Orleans.Placement;
+
+namespace Ingest.Forwarding;
+
+/// <summary>
+/// The forwarding grain of one silo: keyed by the silo's address, placed locally by the silo itself at
+/// start, and refusing to activate on any other silo (it must read this silo's disk). It owns the
+/// <see cref="ForwardingEngine"/>; a grain timer rescans the data directory every second as a safety
+/// net behind the append signals, and keeps the activation alive.
+/// </summary>
+[GrainType("ingest.forwarder")]
+[PreferLocalPlacement]
+internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails silo) : Grain, IForwarderGrain
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+
+    public static string KeyFor(SiloAddress address) => address.ToParsableString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        if (key != KeyFor(silo.SiloAddress))
+        {
+            throw new InvalidOperationException($"The forwarder for silo {key} must run on that silo, not on {silo.SiloAddress}.");
+        }
+
+        engine.Start();
+        this.RegisterGrainTimer(
+            _ =>
+            {
+                engine.Rescan();
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(1), Period = TimeSpan.FromSeconds(1), KeepAlive = true, Interleave = true });
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        engine.StopAsync(StopGrace);
+
+    public Task Start() => Task.CompletedTask;
+
+    public Task Stop() => engine.StopAsync(StopGrace);
+
+    public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
+}
+
+/// <summary>Activates this silo's forwarder when the silo becomes active, and stops it first at shutdown.</summary>
+internal sealed class ForwarderLifecycle(IGrainFactory grains, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        if (!kafka.Value.Enabled)
+        {
+            return;
+        }
+
+        lifecycle.Subscribe(
+            nameof(ForwarderLifecycle),
+            ServiceLifecycleStage.Active,
+            _ => grains.GetGrain<IForwarderGrain>(ForwarderGrain.KeyFor(silo.SiloAddress)).Start(),
+            _ => grains.GetGrain<IForwarderGrain>(ForwarderGrain.KeyFor(silo.SiloAddress)).Stop());
+    }
+}

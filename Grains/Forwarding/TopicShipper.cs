@@ -1,0 +1,628 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using Confluent.Kafka;
+using Ingest.Diagnostics;
+using Ingest.Kafka;
+using Ingest.Records;
+using Ingest.Segments;
+using Ingest.Storage;
+using Ingest.Topics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ingest.Forwarding;
+
+/// <summary>
+/// Ships one topic's segments on this node to Kafka, in order, tailing the active segment. This is
+/// where a record is shipped and where a shipped segment is deleted.
+/// <list type="bullet">
+/// <item>Reading runs ahead of acknowledgement by at most a fixed window (<c>Kafka:MaxInFlightRecords</c>
+/// / <c>MaxInFlightBytes</c>): memory stays bounded whatever the backlog.</item>
+/// <item>Every record sent takes a slot in a ring, in file order. Delivery reports (from librdkafka's
+/// thread, in any order across partitions) only mark their slot; this loop advances the acknowledged
+/// position over the prefix of successful slots. The checkpoint is that position, persisted.</item>
+/// <item>After the last record of a sealed segment a marker slot follows; when it reaches the head,
+/// every record of the segment is acknowledged: the checkpoint moves past it, then the file is deleted.</item>
+/// <item>Any failed report (or a rebuilt producer): wait until every report in flight is in, rewind
+/// reading to the acknowledged position, back off, resend. Nothing is skipped; duplicates are bounded
+/// by the window.</item>
+/// </list>
+/// </summary>
+internal sealed class TopicShipper : IAsyncDisposable
+{
+    private const int ReadChunk = 1 << 20;
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+
+    private readonly string _topic;
+    private readonly string _directory;
+    private readonly string _kafkaTopic;
+    private readonly KafkaProducerHost _producer;
+    private readonly KafkaEndpoint _endpoint;
+    private readonly KafkaOptions _options;
+    private readonly DiskBudget _budget;
+    private readonly IngestInstruments _instruments;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly bool _fsync;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Slot?[] _ring;
+    private readonly KeyValuePair<string, object?> _topicTag;
+    private Task _loop = Task.CompletedTask;
+
+    private int _head;
+    private int _count;
+    private long _inFlightBytes;
+    private int _pendingReports;
+    private int _failedReports;
+    private string? _lastError;
+
+    private long _readSegment;
+    private long _readOffset;
+    private SafeFileHandle? _readHandle;
+    private long _readHandleSegment = -1;
+    private bool _readHandleSealed;
+
+    private Checkpoint _acked;
+    private Checkpoint _persisted;
+    private long _persistedAt;
+    private long _shippedRecords;
+
+    public TopicShipper(
+        string topic,
+        string directory,
+        KafkaProducerHost producer,
+        KafkaEndpoint endpoint,
+        KafkaOptions options,
+        DiskBudget budget,
+        bool fsync,
+        IngestInstruments instruments,
+        ILogger logger,
+        TimeProvider time)
+    {
+        _topic = topic;
+        _directory = directory;
+        _kafkaTopic = options.KafkaTopicFor(topic);
+        _producer = producer;
+        _endpoint = endpoint;
+        _options = options;
+        _budget = budget;
+        _fsync = fsync;
+        _instruments = instruments;
+        _logger = logger;
+        _time = time;
+        _ring = new Slot?[options.MaxInFlightRecords + 1];
+        _topicTag = new(IngestInstruments.TopicTag, topic);
+    }
+
+    public string Topic => _topic;
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>New records were appended, a segment was sealed, or a report came in.</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    public TopicForwardingStatus Status()
+    {
+        var acked = _acked;
+        long unshipped = 0;
+        foreach (var (sequence, path) in ListSegments())
+        {
+            var length = SafeLength(path);
+            unshipped += sequence < acked.Segment ? 0 : sequence == acked.Segment ? Math.Max(0, length - acked.Offset) : Math.Max(0, length - SegmentFile.HeaderSize);
+        }
+
+        return new TopicForwardingStatus(_topic, _kafkaTopic, acked.Segment, acked.Offset, Volatile.Read(ref _shippedRecords), Volatile.Read(ref _pendingReports), unshipped, _lastError);
+    }
+
+    private async Task RunAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                Initialize();
+                await ShipAsync();
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                KafkaLog.ShipperCrashed(_logger, e, _topic);
+                await WaitForSettledReportsAsync();
+                await DelayAsync(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        Persist(force: true);
+        CloseReadHandle();
+    }
+
+    private void Initialize()
+    {
+        ResetRing();
+        var checkpoint = Checkpoint.Load(_directory);
+        var segments = ListSegments();
+        if (checkpoint is { } saved)
+        {
+            // Segments below the checkpoint were shipped; a crash came between the checkpoint and the delete.
+            foreach (var (sequence, path) in segments.Where(s => s.Sequence < saved.Segment && s.Path.EndsWith(SegmentFile.SealedExtension, StringComparison.Ordinal)))
+            {
+                DeleteShipped(sequence, path);
+            }
+
+            KafkaLog.Resuming(_logger, _topic, saved.Segment, saved.Offset);
+        }
+
+        _acked = checkpoint ?? new Checkpoint(segments.Count > 0 ? segments[0].Sequence : 1, SegmentFile.HeaderSize);
+        _persisted = _acked;
+        _readSegment = _acked.Segment;
+        _readOffset = Math.Max(_acked.Offset, SegmentFile.HeaderSize);
+        CloseReadHandle();
+        _endpoint.EnsureTopic(_kafkaTopic);
+    }
+
+    private async Task ShipAsync()
+    {
+        var generation = _producer.Generation;
+        var backoff = FirstBackoff;
+        while (!_stop.IsCancellationRequested)
+        {
+            var reaped = Reap();
+            if (Volatile.Read(ref _failedReports) > 0 || generation != _producer.Generation)
+            {
+                await WaitForSettledReportsAsync();
+                Reap();
+                KafkaLog.DeliveryFailed(_logger, _topic, _kafkaTopic, _lastError ?? "producer rebuilt", _acked.Segment, _acked.Offset, (long)backoff.TotalMilliseconds);
+                ResetRing();
+                _readSegment = _acked.Segment;
+                _readOffset = Math.Max(_acked.Offset, SegmentFile.HeaderSize);
+                CloseReadHandle();
+                Interlocked.Exchange(ref _failedReports, 0);
+                generation = _producer.Generation;
+                // Retry policy, not a wait for an event: the broker gets time to come back.
+                await DelayAsync(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxRetryBackoff.Ticks));
+                continue;
+            }
+
+            if (reaped)
+            {
+                backoff = FirstBackoff;
+            }
+
+            Persist(force: false);
+            if (!Fill())
+            {
+                await WaitAsync(IdlePoll);
+            }
+        }
+    }
+
+    /// <summary>Takes finished slots off the head of the ring. Returns true if any record was acknowledged.</summary>
+    private bool Reap()
+    {
+        var any = false;
+        long records = 0;
+        while (_count > 0)
+        {
+            var slot = _ring[_head]!;
+            if (Volatile.Read(ref slot.State) != Slot.Delivered)
+            {
+                break;
+            }
+
+            if (slot.SegmentEnd)
+            {
+                _acked = new Checkpoint(slot.Segment + 1, SegmentFile.HeaderSize);
+                Persist(force: true);
+                DeleteShipped(slot.Segment, Path.Combine(_directory, SegmentFile.FileName(slot.Segment, SegmentFile.SealedExtension)));
+            }
+            else
+            {
+                _acked = new Checkpoint(slot.Segment, slot.EndOffset);
+                records++;
+            }
+
+            _inFlightBytes -= slot.Bytes;
+            _head = (_head + 1) % _ring.Length;
+            _count--;
+            any = true;
+        }
+
+        if (records > 0)
+        {
+            Interlocked.Add(ref _shippedRecords, records);
+            _instruments.AddShipped(records, _topicTag);
+        }
+
+        return any;
+    }
+
+    /// <summary>Reads and sends records until the window is full or the segments hold no more. Returns true if anything was sent.</summary>
+    private bool Fill()
+    {
+        var progressed = false;
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadChunk);
+        try
+        {
+            while (!_stop.IsCancellationRequested && _count < _ring.Length - 1 && _inFlightBytes < _options.MaxInFlightBytes)
+            {
+                if (!EnsureReadHandle())
+                {
+                    return progressed;
+                }
+
+                var read = RandomAccess.Read(_readHandle!, buffer, _readOffset);
+                var window = buffer.AsSpan(0, read);
+                var consumed = 0;
+                var status = FrameStatus.Incomplete;
+                while (_count < _ring.Length - 1 && _inFlightBytes < _options.MaxInFlightBytes)
+                {
+                    status = RecordFrame.TryRead(window[consumed..], out var record, out var size);
+                    if (status != FrameStatus.Ok)
+                    {
+                        break;
+                    }
+
+                    if (!Send(record, _readOffset + consumed + size, size))
+                    {
+                        _readOffset += consumed;
+                        return progressed;
+                    }
+
+                    consumed += size;
+                    progressed = true;
+                }
+
+                _readOffset += consumed;
+                if (status == FrameStatus.Ok || consumed > 0)
+                {
+                    continue; // window full, or more to parse in a fresh read
+                }
+
+                // Nothing whole at the read position.
+                if (status == FrameStatus.Incomplete && read == buffer.Length)
+                {
+                    // One frame larger than the buffer.
+                    var needed = RecordFrame.HeaderSize + (int)BinaryPrimitives.ReadUInt32LittleEndian(window);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(needed);
+                    continue;
+                }
+
+                if (!_readHandleSealed)
+                {
+                    // The writer may be mid-append; once the segment is sealed its last bytes are final.
+                    if (!File.Exists(SealedPath(_readSegment)))
+                    {
+                        return progressed;
+                    }
+
+                    _readHandleSealed = true;
+                    continue;
+                }
+
+                var length = RandomAccess.GetLength(_readHandle!);
+                if (_readOffset < length)
+                {
+                    QuarantineTail(length);
+                }
+
+                PushSegmentEnd();
+                progressed = true;
+            }
+
+            return progressed;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private bool Send(in RecordView record, long endOffset, int frameSize)
+    {
+        var message = new Message<byte[]?, byte[]>
+        {
+            Key = record.HasKey ? record.Key.ToArray() : null,
+            Value = record.Value.ToArray(),
+            Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
+            Headers = [new Header("ingest-time", System.Text.Encoding.ASCII.GetBytes(record.TimestampMs.ToString(CultureInfo.InvariantCulture)))],
+        };
+        var slot = Push(_readSegment, endOffset, frameSize, segmentEnd: false);
+        Interlocked.Increment(ref _pendingReports);
+        try
+        {
+            _producer.Producer.Produce(_kafkaTopic, message, slot.OnDelivered);
+            return true;
+        }
+        catch (ProduceException<byte[]?, byte[]> e) when (e.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
+        {
+            // librdkafka's own queue is full: take the slot back and try again when reports come in.
+            Interlocked.Decrement(ref _pendingReports);
+            _count--;
+            _inFlightBytes -= frameSize;
+            return false;
+        }
+        catch (KafkaException e)
+        {
+            slot.Fail(e.Error.Reason);
+            return true;
+        }
+    }
+
+    private Slot Push(long segment, long endOffset, int bytes, bool segmentEnd)
+    {
+        var index = (_head + _count) % _ring.Length;
+        var slot = _ring[index] ??= new Slot(this);
+        slot.Segment = segment;
+        slot.EndOffset = endOffset;
+        slot.Bytes = bytes;
+        slot.SegmentEnd = segmentEnd;
+        Volatile.Write(ref slot.State, segmentEnd ? Slot.Delivered : Slot.Pending);
+        _count++;
+        _inFlightBytes += bytes;
+        return slot;
+    }
+
+    private void PushSegmentEnd()
+    {
+        Push(_readSegment, _readOffset, 0, segmentEnd: true);
+        CloseReadHandle();
+        _readSegment++;
+        _readOffset = SegmentFile.HeaderSize;
+    }
+
+    private bool EnsureReadHandle()
+    {
+        if (_readHandle is not null && _readHandleSegment == _readSegment)
+        {
+            return true;
+        }
+
+        CloseReadHandle();
+        foreach (var (sequence, path) in ListSegments())
+        {
+            if (sequence < _readSegment)
+            {
+                continue;
+            }
+
+            if (sequence > _readSegment)
+            {
+                _readSegment = sequence;
+                _readOffset = SegmentFile.HeaderSize;
+            }
+
+            try
+            {
+                _readHandle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (FileNotFoundException)
+            {
+                // Renamed from .active to .seg between the listing and the open: look again next time.
+                return false;
+            }
+
+            _readHandleSegment = sequence;
+            _readHandleSealed = path.EndsWith(SegmentFile.SealedExtension, StringComparison.Ordinal);
+            _readOffset = Math.Max(_readOffset, SegmentFile.HeaderSize);
+            return true;
+        }
+
+        return false;
+    }
+
+    private void QuarantineTail(long length)
+    {
+        var path = SealedPath(_readSegment);
+        var quarantine = $"{path}{SegmentFile.QuarantineMarker}{_readOffset}";
+        using (var destination = File.OpenHandle(quarantine, FileMode.Create, FileAccess.Write))
+        {
+            var bytes = new byte[length - _readOffset];
+            RandomAccess.Read(_readHandle!, bytes, _readOffset);
+            RandomAccess.Write(destination, bytes, 0);
+        }
+
+        KafkaLog.SealedSegmentCorrupt(_logger, _topic, path, _readOffset, length - _readOffset, quarantine);
+    }
+
+    private void DeleteShipped(long sequence, string path)
+    {
+        var length = SafeLength(path);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            return;
+        }
+
+        _budget.Release(length);
+        _instruments.SegmentsDeleted.Add(1, _topicTag);
+        KafkaLog.SegmentShipped(_logger, _topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension), Volatile.Read(ref _shippedRecords));
+    }
+
+    private void Persist(bool force)
+    {
+        if (_acked.CompareTo(_persisted) <= 0)
+        {
+            return;
+        }
+
+        if (!force && _time.GetElapsedTime(_persistedAt) < _options.CheckpointInterval)
+        {
+            return;
+        }
+
+        _acked.Save(_directory, _fsync);
+        _persisted = _acked;
+        _persistedAt = _time.GetTimestamp();
+    }
+
+    private List<(long Sequence, string Path)> ListSegments()
+    {
+        var segments = new List<(long, string)>();
+        if (!Directory.Exists(_directory))
+        {
+            return segments;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(_directory))
+        {
+            var sequence = SegmentFile.SequenceOf(path);
+            if (sequence >= 0)
+            {
+                segments.Add((sequence, path));
+            }
+        }
+
+        segments.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return segments;
+    }
+
+    private string SealedPath(long sequence) => Path.Combine(_directory, SegmentFile.FileName(sequence, SegmentFile.SealedExtension));
+
+    private static long SafeLength(string path)
+    {
+        try
+        {
+            return new FileInfo(path).Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private void ResetRing()
+    {
+        _head = 0;
+        _count = 0;
+        _inFlightBytes = 0;
+    }
+
+    private void CloseReadHandle()
+    {
+        _readHandle?.Dispose();
+        _readHandle = null;
+        _readHandleSegment = -1;
+        _readHandleSealed = false;
+    }
+
+    private async Task WaitForSettledReportsAsync()
+    {
+        while (Volatile.Read(ref _pendingReports) > 0 && !_stop.IsCancellationRequested)
+        {
+            await WaitAsync(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    private async Task WaitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _wake.WaitAsync(timeout, _stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task DelayAsync(TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, _stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Stops reading, gives reports in flight up to <paramref name="grace"/> to arrive, and persists the checkpoint.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        var deadline = _time.GetTimestamp();
+        while (Volatile.Read(ref _pendingReports) > 0 && _time.GetElapsedTime(deadline) < grace)
+        {
+            await WaitAsync(TimeSpan.FromMilliseconds(50));
+        }
+
+        _stop.Cancel();
+        await _loop;
+        Reap();
+        Persist(force: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.Zero);
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    /// <summary>One record (or a segment's end) in flight. Reused; its callback delegate is built once.</summary>
+    private sealed class Slot
+    {
+        public const int Pending = 0;
+        public const int Delivered = 1;
+        public const int Failed = 2;
+
+        private readonly TopicShipper _owner;
+
+        public Slot(TopicShipper owner)
+        {
+            _owner = owner;
+            OnDelivered = Report;
+        }
+
+        public long Segment;
+        public long EndOffset;
+        public int Bytes;
+        public bool SegmentEnd;
+        public int State;
+
+        public Action<DeliveryReport<byte[]?, byte[]>> OnDelivered { get; }
+
+        public void Fail(string reason)
+        {
+            _owner._lastError = reason;
+            Volatile.Write(ref State, Failed);
+            Interlocked.Increment(ref _owner._failedReports);
+            Interlocked.Decrement(ref _owner._pendingReports);
+            _owner._instruments.DeliveryErrors.Add(1, _owner._topicTag);
+            _owner.Wake();
+        }
+
+        private void Report(DeliveryReport<byte[]?, byte[]> report)
+        {
+            if (report.Error.IsError)
+            {
+                Fail(report.Error.Reason);
+                return;
+            }
+
+            Volatile.Write(ref State, Delivered);
+            Interlocked.Decrement(ref _owner._pendingReports);
+            _owner.Wake();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ingest.Kafka;
+
+/// <summary>Event ids 1300-1399: Kafka and forwarding.</summary>
+internal static partial class KafkaLog
+{
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Shipping to Kafka at {BootstrapServers}")]
+    public static partial void UsingBrokers(ILogger logger, string bootstrapServers);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message =
+        "\n*** DEVELOPMENT KAFKA BROKER: no Kafka:BootstrapServers configured, so records ship to an IN-MEMORY broker at {BootstrapServers}. ***\n" +
+        "*** It keeps ~5 MiB per partition and loses everything when this process stops. Configure Kafka:BootstrapServers for real use. ***\n" +
+        "*** Consume with any Kafka client, e.g.: kcat -b {BootstrapServers} -C -t <topic> ***")]
+    public static partial void DevBrokerStarted(ILogger logger, string bootstrapServers);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Error, Message = "Kafka producer error {Code}: {Reason} (fatal: {Fatal})")]
+    public static partial void ProducerError(ILogger logger, string code, string reason, bool fatal);
+
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Kafka producer rebuilt after a fatal error (generation {Generation}); forwarders resume from their checkpoints")]
+    public static partial void ProducerRebuilt(ILogger logger, int generation);
+
+    [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Topic {Topic}: delivery to Kafka topic {KafkaTopic} failed ({Error}); retrying from the checkpoint {Segment}:{Offset} in {BackoffMs} ms")]
+    public static partial void DeliveryFailed(ILogger logger, string topic, string kafkaTopic, string error, long segment, long offset, long backoffMs);
+
+    [LoggerMessage(EventId = 1321, Level = LogLevel.Information, Message = "Topic {Topic}: segment {Segment} fully acknowledged by Kafka ({Records} records) and deleted")]
+    public static partial void SegmentShipped(ILogger logger, string topic, string segment, long records);
+
+    [LoggerMessage(EventId = 1322, Level = LogLevel.Information, Message = "Topic {Topic}: resuming from checkpoint {Segment}:{Offset}")]
+    public static partial void Resuming(ILogger logger, string topic, long segment, long offset);
+
+    [LoggerMessage(EventId = 1323, Level = LogLevel.Error, Message = "Topic {Topic}: sealed segment {Path} has a corrupt record at offset {Offset}; the {Bytes} bytes from there were copied to {QuarantinePath} and are not shipped")]
+    public static partial void SealedSegmentCorrupt(ILogger logger, string topic, string path, long offset, long bytes, string quarantinePath);
+
+    [LoggerMessage(EventId = 1324, Level = LogLevel.Error, Message = "Topic {Topic}: forwarding loop failed; restarting it")]
+    public static partial void ShipperCrashed(ILogger logger, Exception exception, string topic);
+}

@@ -1,0 +1,138 @@
+using Ingest.Topics;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Kafka;
+
+/// <summary>Where records go, section <c>Kafka</c>.</summary>
+public sealed class KafkaOptions
+{
+    public const string SectionName = "Kafka";
+
+    /// <summary>
+    /// Ship to Kafka. <c>false</c> = store only: records stay on disk, nothing is shipped or deleted
+    /// (maintenance, or keeping a node's data for a later start). Default true.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Kafka's <c>bootstrap.servers</c>. Empty (the default): the silo starts the in-memory development
+    /// broker (section <c>DevKafka</c>) and ships there.
+    /// </summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>
+    /// librdkafka producer properties (<c>linger.ms</c>, <c>batch.size</c>, <c>compression.type</c>,
+    /// SASL/TLS settings …). Idempotence and <c>acks=all</c> are fixed: the forwarder's promise rests on them.
+    /// </summary>
+    public Dictionary<string, string> ProducerSettings { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Ingest topic → Kafka topic, where they differ. By default a record goes to the Kafka topic of its own name.</summary>
+    public Dictionary<string, string> Topics { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Records one topic's forwarder may have sent without a delivery report. Bounds the memory held
+    /// whatever the backlog, and the duplicates a crash can cause. Default 20,000.
+    /// </summary>
+    public int MaxInFlightRecords { get; set; } = 20_000;
+
+    /// <summary>Value and key bytes one topic's forwarder may have in flight. Default 16 MiB.</summary>
+    public long MaxInFlightBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>How often the shipped position is persisted while records flow. Default 200 ms.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest wait between attempts after a delivery error (the wait doubles from 100 ms). Default 5 s.</summary>
+    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    public string KafkaTopicFor(string topic) => Topics.TryGetValue(topic, out var kafkaTopic) ? kafkaTopic : topic;
+}
+
+/// <summary>The in-memory development broker, section <c>DevKafka</c>; used only when <c>Kafka:BootstrapServers</c> is empty.</summary>
+public sealed class DevKafkaOptions
+{
+    public const string SectionName = "DevKafka";
+
+    /// <summary>Fixed port of broker 1 (broker i listens on Port + i - 1). 0 = random ports. Default 19092.</summary>
+    public int Port { get; set; } = 19092;
+
+    /// <summary>Brokers in the development cluster. Default 1.</summary>
+    public int Brokers { get; set; } = 1;
+
+    /// <summary>Partitions of each topic the forwarder creates there (each keeps only ~5 MiB). Default 8.</summary>
+    public int Partitions { get; set; } = 8;
+}
+
+internal sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
+{
+    private static readonly string[] Fixed = ["enable.idempotence", "acks", "request.required.acks", "bootstrap.servers"];
+
+    public ValidateOptionsResult Validate(string? name, KafkaOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.BootstrapServers) && !IsBrokerList(options.BootstrapServers))
+        {
+            errors.Add($"Kafka:BootstrapServers must be host:port[,host:port...] (was '{options.BootstrapServers}').");
+        }
+
+        foreach (var key in options.ProducerSettings.Keys.Where(k => Fixed.Contains(k, StringComparer.OrdinalIgnoreCase)))
+        {
+            errors.Add($"Kafka:ProducerSettings:{key} cannot be set: idempotence, acks=all and the broker list are fixed by Ingest.");
+        }
+
+        foreach (var (ingestTopic, kafkaTopic) in options.Topics)
+        {
+            if (!TopicName.IsValid(kafkaTopic))
+            {
+                errors.Add($"Kafka:Topics:{ingestTopic} must be a valid Kafka topic name (was '{kafkaTopic}').");
+            }
+        }
+
+        if (options.MaxInFlightRecords <= 0)
+        {
+            errors.Add($"Kafka:MaxInFlightRecords must be positive (was {options.MaxInFlightRecords}).");
+        }
+
+        if (options.MaxInFlightBytes <= 0)
+        {
+            errors.Add($"Kafka:MaxInFlightBytes must be positive (was {options.MaxInFlightBytes}).");
+        }
+
+        if (options.CheckpointInterval <= TimeSpan.Zero || options.MaxRetryBackoff <= TimeSpan.Zero)
+        {
+            errors.Add("Kafka:CheckpointInterval and Kafka:MaxRetryBackoff must be positive.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static bool IsBrokerList(string value) =>
+        value.Split(',').All(entry =>
+        {
+            var colon = entry.Trim().LastIndexOf(':');
+            return colon > 0 && int.TryParse(entry.Trim()[(colon + 1)..], out var port) && port is > 0 and <= 65535;
+        });
+}
+
+internal sealed class DevKafkaOptionsValidator : IValidateOptions<DevKafkaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DevKafkaOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Port is < 0 or > 65535)
+        {
+            errors.Add($"DevKafka:Port must be a TCP port or 0 (was {options.Port}).");
+        }
+
+        if (options.Brokers is < 1 or > 9)
+        {
+            errors.Add($"DevKafka:Brokers must be between 1 and 9 (was {options.Brokers}).");
+        }
+
+        if (options.Partitions is < 1 or > 1000)
+        {
+            errors.Add($"DevKafka:Partitions must be between 1 and 1000 (was {options.Partitions}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,43 @@
+using Confluent.Kafka;
+using Ingest.Kafka.DevBroker;
+using Ingest.Tests.Infrastructure;
+
+namespace Ingest.Tests.Kafka;
+
+/// <summary>
+/// An in-process silo that forwards to a mock Kafka cluster owned by the test: the test can take its
+/// brokers down, inject errors, and read what arrived with an independent consumer.
+/// </summary>
+public class KafkaSilo : InProcessSilo
+{
+    public MockKafkaCluster Kafka { get; } = MockKafkaCluster.Start(brokers: 3);
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Kafka:Enabled", "true"),
+        new("Kafka:BootstrapServers", Kafka.BootstrapServers),
+        new("Kafka:ProducerSettings:reconnect.backoff.max.ms", "500"),
+        .. ExtraSettings,
+    ];
+
+    protected virtual IEnumerable<KeyValuePair<string, string?>> ExtraSettings => [];
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Kafka.DisposeAsync();
+    }
+
+    /// <summary>Proves the brokers are unreachable: a plain producer's delivery times out.</summary>
+    public async Task AssertKafkaUnreachableAsync()
+    {
+        using var probe = new ProducerBuilder<Null, string>(new ProducerConfig
+        {
+            BootstrapServers = Kafka.BootstrapServers,
+            MessageTimeoutMs = 1500,
+            SocketTimeoutMs = 1000,
+        }).Build();
+        var error = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => probe.ProduceAsync("probe", new Message<Null, string> { Value = "x" }));
+        Assert.True(error.Error.IsLocalError, $"expected a local timeout/transport error, got {error.Error}");
+    }
+}

@@ -1,0 +1,65 @@
+using Confluent.Kafka;
+
+namespace Ingest.Tests.Kafka;
+
+/// <summary>A plain Confluent.Kafka consumer, independent of the code under test.</summary>
+internal static class KafkaTestClient
+{
+    public sealed record Consumed(string? Key, string Value, int Partition, long Offset, IReadOnlyDictionary<string, string> Headers);
+
+    /// <summary>Reads a topic from the beginning until <paramref name="expected"/> messages arrived or the deadline passed.</summary>
+    public static List<Consumed> ReadAll(string bootstrap, string topic, int expected, TimeSpan timeout) =>
+        Read(bootstrap, topic, messages => messages.Count >= expected, timeout);
+
+    /// <summary>
+    /// Reads a topic from the beginning until every id in <paramref name="ids"/> (the "id" field of a
+    /// JSON value) was seen — duplicates do not count twice — or the deadline passed.
+    /// </summary>
+    public static List<Consumed> ReadUntilSeen(string bootstrap, string topic, IReadOnlyCollection<string> ids, TimeSpan timeout)
+    {
+        var missing = new HashSet<string>(ids);
+        var checkedUpTo = 0;
+        return Read(bootstrap, topic, messages =>
+        {
+            for (; checkedUpTo < messages.Count; checkedUpTo++)
+            {
+                missing.Remove(System.Text.Json.JsonDocument.Parse(messages[checkedUpTo].Value).RootElement.GetProperty("id").GetString()!);
+            }
+
+            return missing.Count == 0;
+        }, timeout);
+    }
+
+    private static List<Consumed> Read(string bootstrap, string topic, Func<List<Consumed>, bool> done, TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = "test-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+            TopicMetadataRefreshIntervalMs = 1000,
+        }).Build();
+        consumer.Subscribe(topic);
+        var messages = new List<Consumed>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (!done(messages) && DateTime.UtcNow < deadline)
+        {
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (result?.Message is null || result.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            messages.Add(new Consumed(
+                result.Message.Key is null ? null : System.Text.Encoding.UTF8.GetString(result.Message.Key),
+                System.Text.Encoding.UTF8.GetString(result.Message.Value),
+                result.Partition.Value,
+                result.Offset.Value,
+                (result.Message.Headers ?? []).ToDictionary(h => h.Key, h => System.Text.Encoding.UTF8.GetString(h.GetValueBytes()))));
+        }
+
+        consumer.Close();
+        return messages;
+    }
+}
