@@ -6,17 +6,21 @@ namespace Ingest.Silo;
 /// <summary>
 /// <c>dotnet run --project Silo</c>: the whole system on one machine (silo + HTTP API on 127.0.0.1:8080).
 /// <c>dotnet run --project Silo -- dump &lt;segment&gt;</c>: a segment's records as NDJSON.
+/// <c>dotnet run --project Silo -- dev-kafka</c>: the development Kafka broker on its own.
 /// </summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "dump")
+        switch (args.FirstOrDefault())
         {
-            return DumpCommand.Run(args[1..], Console.Out, Console.Error);
+            case "dump":
+                return DumpCommand.Run(args[1..], Console.Out, Console.Error);
+            case "dev-kafka":
+                return await DevKafkaCommand.RunAsync(args[1..], Console.Out, Console.Error);
+            default:
+                await SiloApp.Build(args).RunAsync();
+                return 0;
         }
-
-        SiloApp.Build(args).Run();
-        return 0;
     }
 }

@@ -67,6 +67,7 @@ internal sealed class TopicShipper : IAsyncDisposable
 
     private Checkpoint _acked;
     private Checkpoint _persisted;
+    private int _unpersistedRecords;
     private long _persistedAt;
     private long _shippedRecords;
 
@@ -156,8 +157,13 @@ internal sealed class TopicShipper : IAsyncDisposable
     private void Initialize()
     {
         ResetRing();
-        var checkpoint = Checkpoint.Load(_directory);
+        var checkpoint = Checkpoint.Load(_directory, out var unreadable);
         var segments = ListSegments();
+        if (unreadable)
+        {
+            KafkaLog.CheckpointUnreadable(_logger, _topic, Path.Combine(_directory, Checkpoint.FileName));
+        }
+
         if (checkpoint is { } saved)
         {
             // Segments below the checkpoint were shipped; a crash came between the checkpoint and the delete.
@@ -171,6 +177,7 @@ internal sealed class TopicShipper : IAsyncDisposable
 
         _acked = checkpoint ?? new Checkpoint(segments.Count > 0 ? segments[0].Sequence : 1, SegmentFile.HeaderSize);
         _persisted = _acked;
+        _unpersistedRecords = 0;
         _readSegment = _acked.Segment;
         _readOffset = Math.Max(_acked.Offset, SegmentFile.HeaderSize);
         CloseReadHandle();
@@ -237,6 +244,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             {
                 _acked = new Checkpoint(slot.Segment, slot.EndOffset);
                 records++;
+                _unpersistedRecords++;
             }
 
             _inFlightBytes -= slot.Bytes;
@@ -261,7 +269,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(ReadChunk);
         try
         {
-            while (!_stop.IsCancellationRequested && _count < _ring.Length - 1 && _inFlightBytes < _options.MaxInFlightBytes)
+            while (!_stop.IsCancellationRequested && HasRoom())
             {
                 if (!EnsureReadHandle())
                 {
@@ -272,7 +280,7 @@ internal sealed class TopicShipper : IAsyncDisposable
                 var window = buffer.AsSpan(0, read);
                 var consumed = 0;
                 var status = FrameStatus.Incomplete;
-                while (_count < _ring.Length - 1 && _inFlightBytes < _options.MaxInFlightBytes)
+                while (HasRoom())
                 {
                     status = RecordFrame.TryRead(window[consumed..], out var record, out var size);
                     if (status != FrameStatus.Ok)
@@ -335,6 +343,13 @@ internal sealed class TopicShipper : IAsyncDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// Room in the window: records in flight plus records acknowledged since the last checkpoint stay
+    /// under <c>Kafka:MaxInFlightRecords</c> (one slot is kept for a segment's end marker).
+    /// </summary>
+    private bool HasRoom() =>
+        _count + _unpersistedRecords < _ring.Length - 1 && _inFlightBytes < _options.MaxInFlightBytes;
 
     private bool Send(in RecordView record, long endOffset, int frameSize)
     {
@@ -467,13 +482,16 @@ internal sealed class TopicShipper : IAsyncDisposable
             return;
         }
 
-        if (!force && _time.GetElapsedTime(_persistedAt) < _options.CheckpointInterval)
+        // Acknowledged but not yet persisted records would be sent again after a crash, so they count
+        // against the window too: persisting at half the window keeps duplicates within it.
+        if (!force && _time.GetElapsedTime(_persistedAt) < _options.CheckpointInterval && _unpersistedRecords < _ring.Length / 2)
         {
             return;
         }
 
         _acked.Save(_directory, _fsync);
         _persisted = _acked;
+        _unpersistedRecords = 0;
         _persistedAt = _time.GetTimestamp();
     }
 

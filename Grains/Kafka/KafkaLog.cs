@@ -32,6 +32,9 @@ internal static partial class KafkaLog
     [LoggerMessage(EventId = 1323, Level = LogLevel.Error, Message = "Topic {Topic}: sealed segment {Path} has a corrupt record at offset {Offset}; the {Bytes} bytes from there were copied to {QuarantinePath} and are not shipped")]
     public static partial void SealedSegmentCorrupt(ILogger logger, string topic, string path, long offset, long bytes, string quarantinePath);
 
+    [LoggerMessage(EventId = 1325, Level = LogLevel.Error, Message = "Topic {Topic}: checkpoint {Path} is unreadable; shipping again from the oldest segment on disk (duplicates, no loss)")]
+    public static partial void CheckpointUnreadable(ILogger logger, string topic, string path);
+
     [LoggerMessage(EventId = 1324, Level = LogLevel.Error, Message = "Topic {Topic}: forwarding loop failed; restarting it")]
     public static partial void ShipperCrashed(ILogger logger, Exception exception, string topic);
 }

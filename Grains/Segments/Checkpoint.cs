@@ -16,15 +16,32 @@ public readonly record struct Checkpoint(long Segment, long Offset) : IComparabl
     public int CompareTo(Checkpoint other) =>
         Segment != other.Segment ? Segment.CompareTo(other.Segment) : Offset.CompareTo(other.Offset);
 
-    public static Checkpoint? Load(string topicDirectory)
+    /// <summary>
+    /// The saved checkpoint, or null when there is none or it cannot be read (a file emptied by power
+    /// loss before it reached the disk): the caller then ships from the oldest segment again, which
+    /// duplicates but never loses.
+    /// </summary>
+    public static Checkpoint? Load(string topicDirectory) => Load(topicDirectory, out _);
+
+    public static Checkpoint? Load(string topicDirectory, out bool unreadable)
     {
+        unreadable = false;
         var path = Path.Combine(topicDirectory, FileName);
-        if (!File.Exists(path))
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
         {
             return null;
         }
 
-        var parts = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var parts = text.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 2
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var segment)
             && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
@@ -32,7 +49,8 @@ public readonly record struct Checkpoint(long Segment, long Offset) : IComparabl
             return new Checkpoint(segment, offset);
         }
 
-        throw new InvalidDataException($"{path} is not a checkpoint ('segment offset').");
+        unreadable = true;
+        return null;
     }
 
     public void Save(string topicDirectory, bool fsync)

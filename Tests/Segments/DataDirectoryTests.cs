@@ -61,3 +61,30 @@ public sealed class DataDirectoryTests : IDisposable
         }
     }
 }
+
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("ingest-checkpoint");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void a_saved_checkpoint_loads_back()
+    {
+        new Ingest.Segments.Checkpoint(7, 4096).Save(_dir.Path, fsync: true);
+
+        Assert.Equal(new Ingest.Segments.Checkpoint(7, 4096), Ingest.Segments.Checkpoint.Load(_dir.Path));
+    }
+
+    [Fact]
+    public void a_missing_checkpoint_is_none_and_an_unreadable_one_is_reported_not_thrown()
+    {
+        Assert.Null(Ingest.Segments.Checkpoint.Load(_dir.Path, out var missingUnreadable));
+        Assert.False(missingUnreadable);
+
+        File.WriteAllText(Path.Combine(_dir.Path, Ingest.Segments.Checkpoint.FileName), string.Empty);
+
+        Assert.Null(Ingest.Segments.Checkpoint.Load(_dir.Path, out var unreadable));
+        Assert.True(unreadable);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace Ingest.Tests.Infrastructure;
+
+/// <summary>Debian's kcat, a Kafka client independent of this project. A missing kcat fails the test.</summary>
+public static class Kcat
+{
+    /// <summary>Reads a topic from the beginning to its current end; one line per message: "key\tvalue".</summary>
+    public static async Task<List<string>> ConsumeAsync(string bootstrap, string topic)
+    {
+        var start = new ProcessStartInfo("kcat") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("kcat is not installed (./test.sh installs it with apt-get)", e);
+        }
+
+        using (process)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var output = await process.StandardOutput.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        }
+    }
+}
