@@ -2,7 +2,12 @@
 # Ingest beside the OpenResty design (../shared/anchors/openresty), same machine, same wrk load:
 #   1. single-record POST (200-byte JSON, 64 connections): the anchor's /collect/{topic} (append +
 #      flush under a cross-worker lock) vs Ingest's /v1/topics/{topic} (Flush durability);
-#   2. 100-record NDJSON batches (200-byte records) to Ingest's /batch, as records/s.
+#   2. 100-record NDJSON batches (200-byte records) to Ingest's /batch, as records/s;
+#   3. forwarding: records/s from a segment to the in-memory dev broker through Ingest's forwarder,
+#      beside a plain Confluent.Kafka producer sending the same records to the same broker
+#      (bench/ForwardBench), alternating runs.
+# The HTTP figures run the silo store-only (Kafka__Enabled=false), like the anchor's file append
+# (which ships with a separate Filebeat); forwarding is measured on its own in step 3.
 # Runs interleave (anchor, ingest single, ingest batch) RUNS times; medians are reported, because
 # these machines are shared and noisy. Server CPU per record comes from /proc (utime + stime of the
 # server's processes); every Ingest run is checked: records stored == records answered 202.
@@ -33,6 +38,7 @@ fi
 
 echo "building Release..."
 dotnet build "$ROOT/Silo/Silo.csproj" -c Release -v q -nologo >/dev/null
+dotnet build "$ROOT/bench/ForwardBench/ForwardBench.csproj" -c Release -v q -nologo >/dev/null
 
 rm -rf "$WORK" && mkdir -p "$WORK/anchor" "$WORK/ingest-data" "$RAW"
 # Bodies: the anchor's 200-byte record, and 100 records of 200 bytes as NDJSON.
@@ -54,7 +60,7 @@ ANCHOR_MASTER=$(cat "$WORK/anchor/var/nginx.pid")
 
 (cd "$ROOT/Silo/bin/Release/net10.0" && \
   ASPNETCORE_URLS=http://127.0.0.1:$INGEST_PORT Ingest__DataDirectory=$WORK/ingest-data \
-  Cluster__SiloPort=21111 Cluster__GatewayPort=31000 Logging__LogLevel__Default=Warning \
+  Cluster__SiloPort=21111 Cluster__GatewayPort=31000 Logging__LogLevel__Default=Warning Kafka__Enabled=false \
   exec dotnet Ingest.Silo.dll > "$WORK/silo.log" 2>&1) &
 SILO_PID=$!
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$INGEST_PORT/readyz" >/dev/null && break; sleep 0.5; done
@@ -114,6 +120,13 @@ for run in $(seq 1 "$RUNS"); do
   printf '  anchor single:  %s\n  ingest single:  %s\n  ingest batch:   %s\n' "${A[-1]}" "${I[-1]}" "${B[-1]}"
 done
 
+echo "forwarding benchmark..."
+FORWARD_RECORDS=${FORWARD_RECORDS:-200000}
+dotnet "$ROOT/bench/ForwardBench/bin/Release/net10.0/Ingest.ForwardBench.dll" "$FORWARD_RECORDS" "$RUNS" | tee "$RAW/forward.txt"
+f_line=$(grep '^median:' "$RAW/forward.txt")
+f_plain=$(echo "$f_line" | sed -E 's/.*plain producer ([0-9,]+) rec.*/\1/' | tr -d ,)
+f_ours=$(echo "$f_line" | sed -E 's/.*ingest forwarder ([0-9,]+) rec.*/\1/' | tr -d ,)
+
 stored_single=$(stored_records bench)
 stored_batch=$(stored_records bench-batch)
 integrity="PASS"
@@ -139,6 +152,10 @@ psi=$(awk -F'avg10=' '/some/ {split($2, x, " "); print x[1] "%"}' /proc/pressure
   echo "| 100-record NDJSON batches, records/s (median) | $a_rps (single records) | $b_recs ($b_rps req/s) | $(ratio "$b_recs" "$a_rps") |"
   echo "| batch: server CPU per record, µs (median) | $a_cpu | $b_cpu | $(ratio "$b_cpu" "$a_cpu") |"
   echo
+  echo "| forwarding (${FORWARD_RECORDS} records/run, same dev broker) | plain Confluent.Kafka producer | Ingest forwarder | ratio |"
+  echo "| --- | --- | --- | --- |"
+  echo "| records/s (median of $RUNS) | $f_plain | $f_ours | $(echo "$f_line" | sed -E 's/.*\| ratio ([0-9.]+) .*/\1/') (median of per-run ratios) |"
+  echo
   echo "Integrity (Ingest): records stored in segments == records answered 202: single $stored_single / $ingest_single_ok, batch $stored_batch / $ingest_batch_ok → **$integrity**."
   echo
   echo "Per run (req/s, records/s, µs CPU/record, p50, p99, completed, non-2xx):"
@@ -149,7 +166,13 @@ psi=$(awk -F'avg10=' '/some/ {split($2, x, " "); print x[1] "%"}' /proc/pressure
   done
   echo '```'
   echo
-  echo "Raw wrk output: \`bench/results/raw/$STAMP/\`."
+  echo "Forwarding runs:"
+  echo
+  echo '```'
+  cat "$RAW/forward.txt"
+  echo '```'
+  echo
+  echo "Raw wrk and forwarding output: \`bench/results/raw/$STAMP/\`."
 } > "$RESULT"
 cat "$RESULT"
 [ "$integrity" = PASS ]

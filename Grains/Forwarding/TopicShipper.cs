@@ -236,6 +236,8 @@ internal sealed class TopicShipper : IAsyncDisposable
 
             if (slot.SegmentEnd)
             {
+                // Count what was acknowledged before the segment disappears, so status never lags a delete.
+                CountShipped(ref records);
                 _acked = new Checkpoint(slot.Segment + 1, SegmentFile.HeaderSize);
                 Persist(force: true);
                 DeleteShipped(slot.Segment, Path.Combine(_directory, SegmentFile.FileName(slot.Segment, SegmentFile.SealedExtension)));
@@ -253,13 +255,18 @@ internal sealed class TopicShipper : IAsyncDisposable
             any = true;
         }
 
+        CountShipped(ref records);
+        return any;
+    }
+
+    private void CountShipped(ref long records)
+    {
         if (records > 0)
         {
             Interlocked.Add(ref _shippedRecords, records);
             _instruments.AddShipped(records, _topicTag);
+            records = 0;
         }
-
-        return any;
     }
 
     /// <summary>Reads and sends records until the window is full or the segments hold no more. Returns true if anything was sent.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using Ingest.Diagnostics;
+using Ingest.Kafka;
 using Ingest.Kafka.DevBroker;
 using Ingest.Tests.Infrastructure;
 
@@ -7,6 +8,20 @@ namespace Ingest.Tests.Kafka;
 
 public sealed class ForwardingTests(KafkaSilo silo) : IClassFixture<KafkaSilo>
 {
+    [Fact]
+    public async Task a_topic_mapped_in_kafka_topics_ships_to_the_renamed_kafka_topic_and_no_dev_broker_runs()
+    {
+        silo.Kafka.CreateTopic("web.clicks.v1", partitions: 2);
+        var ledger = new Ledger();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, await ledger.PostOne(silo.Http, "clicks", $"click-{i}", "u1", i));
+        }
+
+        ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, "web.clicks.v1", TimeSpan.FromSeconds(30));
+        Assert.False(silo.Service<Ingest.Kafka.KafkaEndpoint>().IsDevBroker, "with Kafka:BootstrapServers set, the development broker must not start");
+    }
+
     [Fact]
     public async Task twenty_thousand_records_keyed_and_unkeyed_single_and_batch_all_reach_kafka_once_in_key_order()
     {
@@ -205,5 +220,34 @@ public sealed class BackpressureTests(SmallDiskKafkaSilo silo) : IClassFixture<S
             "a 202 again once the backlog shipped and its segments were deleted");
 
         ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(60));
+    }
+}
+
+public sealed class FatalProducerErrorTests(KafkaSilo silo) : IClassFixture<KafkaSilo>
+{
+    [Fact]
+    public async Task a_fatal_producer_error_rebuilds_the_producer_and_every_record_still_arrives()
+    {
+        const string topic = "fatal";
+        silo.Kafka.CreateTopic(topic, partitions: 2);
+        var producer = silo.Service<KafkaProducerHost>();
+        var ledger = new Ledger();
+        for (var i = 0; i < 100; i++)
+        {
+            await ledger.PostOne(silo.Http, topic, $"before-{i}", "k", i);
+        }
+
+        ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(30));
+        var generation = producer.Generation;
+
+        // OUT_OF_ORDER_SEQUENCE_NUMBER on a produce is fatal for an idempotent producer.
+        silo.Kafka.PushRequestErrors(KafkaApiKey.Produce, 45);
+        for (var i = 100; i < 600; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, await ledger.PostOne(silo.Http, topic, $"after-{i}", "k", i));
+        }
+
+        await Poll.Until(() => producer.Generation > generation, TimeSpan.FromSeconds(30), "the producer to be rebuilt after the fatal error");
+        ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(60), keyOrder: false);
     }
 }

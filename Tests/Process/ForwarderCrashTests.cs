@@ -56,7 +56,7 @@ public sealed class ForwarderCrashTests
             Assert.InRange(duplicates, 0, Window);
             // The recovered segment was shipped completely, then deleted.
             await Poll.Until(() => Directory.GetFiles(topicDirectory, "*.seg").Length == 0, TimeSpan.FromSeconds(30), "the recovered segment to be shipped and deleted");
-            TestContext.Current.SendDiagnosticMessage($"forwarder crash: 20000 records, {duplicates} duplicates (window {Window}), checkpoint at kill {atKill}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"forwarder crash: 20000 records, {duplicates} duplicates (window {Window}), checkpoint at kill {atKill}");
         }
     }
 }
