@@ -76,10 +76,21 @@ internal sealed class ForwardingEngine(
     public IReadOnlyList<TopicForwardingStatus> Status() =>
         _shippers.Values.Select(s => s.Status()).OrderBy(s => s.Topic, StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// Stops every shipper (each lets its reports in flight arrive for up to <paramref name="grace"/>, then
+    /// persists its checkpoint) and forgets them, so a later <see cref="Start"/> begins afresh from the checkpoints.
+    /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
         _running = false;
-        await Task.WhenAll(_shippers.Values.Select(s => s.StopAsync(grace)));
+        var stopping = _shippers.Values.ToList();
+        _shippers.Clear();
+        await Task.WhenAll(stopping.Select(s => s.StopAsync(grace)));
+        foreach (var shipper in stopping)
+        {
+            await shipper.DisposeAsync();
+        }
+
         producer.Flush(TimeSpan.FromSeconds(1));
     }
 

@@ -585,6 +585,11 @@ internal sealed class TopicShipper : IAsyncDisposable
     /// <summary>Stops reading, gives reports in flight up to <paramref name="grace"/> to arrive, and persists the checkpoint.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
         var deadline = _time.GetTimestamp();
         while (Volatile.Read(ref _pendingReports) > 0 && _time.GetElapsedTime(deadline) < grace)
         {
@@ -597,11 +602,14 @@ internal sealed class TopicShipper : IAsyncDisposable
         Persist(force: true);
     }
 
+    /// <summary>
+    /// Stops the loop. The semaphore and token source are left to the GC on purpose: delivery reports
+    /// of records still inside librdkafka may call <see cref="Wake"/> after this returns.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.Zero);
-        _stop.Dispose();
-        _wake.Dispose();
+        await _loop;
     }
 
     /// <summary>One record (or a segment's end) in flight. Reused; its callback delegate is built once.</summary>
