@@ -138,35 +138,52 @@ internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOpti
             return batch;
         }
 
-        private async Task SendAsync(TopicBatch? batch)
+        /// <summary>
+        /// Sends batches one after another while any are waiting. The next call is started before the
+        /// finished batch's requests are completed, and those complete inline on this thread: the grain
+        /// works on the next batch while this thread writes the answers, and no request needs a thread
+        /// hand-off to learn its result.
+        /// </summary>
+        private async Task SendAsync(TopicBatch batch)
         {
-            while (batch is not null)
+            var call = CallAsync(batch);
+            while (true)
             {
-                AppendResult result;
-                var answered = false;
-                try
-                {
-                    result = await _grain.Append(new AppendBatch(batch.Frames, batch.RecordCount));
-                    answered = true;
-                }
-                catch (Exception e)
-                {
-                    // Timeouts, a silo that died, no gateway: not stored, the client may retry.
-                    ApiLog.AppendCallFailed(owner._logger, e, topic, batch.RecordCount);
-                    result = new AppendResult(AppendStatus.Unavailable, "the cluster did not answer: " + e.GetType().Name);
-                }
-
-                var length = batch.Length;
+                var (result, answered) = await call;
                 TopicBatch? next;
                 lock (_gate)
                 {
-                    _pendingBytes -= length;
+                    _pendingBytes -= batch.Length;
                     next = TakeLocked();
                     _sending = next is not null;
                 }
 
+                if (next is not null)
+                {
+                    call = CallAsync(next);
+                }
+
                 batch.Complete(result, answered);
+                if (next is null)
+                {
+                    return;
+                }
+
                 batch = next;
+            }
+        }
+
+        private async Task<(AppendResult Result, bool Answered)> CallAsync(TopicBatch batch)
+        {
+            try
+            {
+                return (await _grain.Append(new AppendBatch(batch.Frames, batch.RecordCount)), true);
+            }
+            catch (Exception e)
+            {
+                // Timeouts, a silo that died, no gateway: not stored, the client may retry.
+                ApiLog.AppendCallFailed(owner._logger, e, topic, batch.RecordCount);
+                return (new AppendResult(AppendStatus.Unavailable, "the cluster did not answer: " + e.GetType().Name), false);
             }
         }
     }

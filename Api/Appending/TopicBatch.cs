@@ -24,7 +24,11 @@ internal sealed class TopicBatch
 
     public int Capacity => _buffer.Length;
 
-    public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// Completed by the sender after it has started the next call; the waiting requests continue inline
+    /// on that thread (no thread-pool hand-off per request).
+    /// </summary>
+    public TaskCompletionSource<AppendResult> Completion { get; } = new();
 
     public ReadOnlyMemory<byte> Frames => _buffer.AsMemory(0, Length);
 
