@@ -1,34 +1,41 @@
 #!/usr/bin/env bash
-# Ingest beside the OpenResty design (../shared/anchors/openresty), same machine, same wrk load:
-#   1. single-record POST (200-byte JSON, 64 connections): the anchor's /collect/{topic} (append +
-#      flush under a cross-worker lock) vs Ingest's /v1/topics/{topic} (Flush durability);
-#   2. 100-record NDJSON batches (200-byte records) to Ingest's /batch, as records/s;
-#   3. forwarding: records/s from a segment to the in-memory dev broker through Ingest's forwarder,
-#      beside a plain Confluent.Kafka producer sending the same records to the same broker
-#      (bench/ForwardBench), alternating runs.
-# The HTTP figures run the silo store-only (Kafka__Enabled=false), like the anchor's file append
-# (which ships with a separate Filebeat); forwarding is measured on its own in step 3.
-# Runs interleave (anchor, ingest single, ingest batch) RUNS times; medians are reported, because
-# these machines are shared and noisy. Server CPU per record comes from /proc (utime + stime of the
-# server's processes); every Ingest run is checked: records stored == records answered 202.
+# Every performance figure of Ingest beside its reference, measured in one session on one machine.
 #
-#   bench/run.sh                   # RUNS=3 DUR=10 CONNS=64 THREADS=2
-#   RUNS=5 DUR=8 bench/run.sh
+#   bench/run.sh                       # RUNS=3 DUR=8 WARMUP=15 OVERLOAD_SECONDS=60: ~8 minutes
+#   RUNS=5 bench/run.sh
 #
-# Writes bench/results/<UTC date>.md (table + raw wrk output). Needs apt packages (installed when
-# missing): wrk nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka.
+# References: the OpenResty design (../shared/anchors/openresty: append + flush under a cross-worker
+# lock; nginx + Lua from Debian packages), a bare Kestrel handler (bench/BareKestrel: the HTTP
+# ceiling), and a plain Confluent.Kafka producer (bench/ForwardBench). Steps:
+#   A. RUNS interleaved rounds, wrk -t2 -c64, 200-byte JSON: anchor POST, bare Kestrel POST, Ingest
+#      POST (Flush), Ingest 100-record NDJSON batches, Ingest POST with Fsync durability;
+#   B. concurrency sweep (1..256 connections): anchor vs Ingest single POST;
+#   C. batch-size sweep (1..1000 records per request): Ingest records/s;
+#   D. latency at half of the measured maximum rate (open loop, bench/LoadGen): Flush and Fsync;
+#   E. overload: 2x the measured maximum for OVERLOAD_SECONDS against the Flush silo (which sheds
+#      with Ingest:MaxConcurrentRequests=256), RSS sampled every second;
+#   F. forwarding: segment -> Kafka through Ingest's forwarder vs a plain producer, same broker.
+# Medians are reported because these machines are shared and noisy. Server CPU per record comes from
+# /proc (utime + stime of the server's processes). Every Ingest HTTP run is checked: records stored
+# (counted back from the segments, CRC checked) == records answered 202, or the script fails.
+# Silos run store-only (Kafka__Enabled=false), as the anchor ships with a separate Filebeat.
+# Writes bench/results/<UTC date>.md, raw output under bench/results/raw/<date>/, and the charts
+# bench/concurrency.png and bench/batch-size.png. Needs (installed when missing): wrk, gnuplot-nox
+# and the anchor's nginx/Lua packages.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ANCHOR_DIR=${ANCHOR_DIR:-$ROOT/../shared/anchors/openresty}
-RUNS=${RUNS:-3} DUR=${DUR:-10} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
-INGEST_PORT=${INGEST_PORT:-18081}
+RUNS=${RUNS:-3} DUR=${DUR:-8} CONNS=${CONNS:-64} THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-15} SWEEP_DUR=${SWEEP_DUR:-4} OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-60}
+FORWARD_RECORDS=${FORWARD_RECORDS:-200000}
 WORK=$ROOT/bench/work
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RESULT=$ROOT/bench/results/$STAMP.md
 RAW=$ROOT/bench/results/raw/$STAMP
 HZ=$(getconf CLK_TCK)
+SILO_DIR=$ROOT/Silo/bin/Release/net10.0
 
-packages=(wrk nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka)
+packages=(wrk gnuplot-nox nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -37,142 +44,221 @@ fi
 [ -d "$ANCHOR_DIR" ] || { echo "anchor not found at $ANCHOR_DIR (set ANCHOR_DIR)" >&2; exit 1; }
 
 echo "building Release..."
-dotnet build "$ROOT/Silo/Silo.csproj" -c Release -v q -nologo >/dev/null
-dotnet build "$ROOT/bench/ForwardBench/ForwardBench.csproj" -c Release -v q -nologo >/dev/null
+for project in Silo/Silo.csproj bench/ForwardBench/ForwardBench.csproj bench/LoadGen/LoadGen.csproj bench/BareKestrel/BareKestrel.csproj; do
+  dotnet build "$ROOT/$project" -c Release -v q -nologo >/dev/null
+done
 
-rm -rf "$WORK" && mkdir -p "$WORK/anchor" "$WORK/ingest-data" "$RAW"
-# Bodies: the anchor's 200-byte record, and 100 records of 200 bytes as NDJSON.
+rm -rf "$WORK" && mkdir -p "$WORK/anchor" "$RAW"
 BODY=$ANCHOR_DIR/bench/body.json
-BATCH=$WORK/batch-100.ndjson
-for i in $(seq 1 100); do cat "$BODY"; echo; done > "$BATCH"
+POST=$ANCHOR_DIR/bench/post.lua
+BATCH_LUA=$ROOT/bench/batch.lua
+for n in 1 10 100 1000; do
+  for _ in $(seq 1 "$n"); do cat "$BODY"; echo; done > "$WORK/batch-$n.ndjson"
+done
 
+PIDS=()
 cleanup() {
-  [ -n "${SILO_PID:-}" ] && kill "$SILO_PID" 2>/dev/null && wait "$SILO_PID" 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   ANCHOR_PREFIX=$WORK/anchor "$ANCHOR_DIR/run.sh" stop >/dev/null 2>&1 || true
-  # A run stores gigabytes; keep only the silo's log.
-  [ -f "$WORK/silo.log" ] && cp "$WORK/silo.log" "$RAW/silo.log"
-  rm -rf "$WORK"
+  for log in "$WORK"/*.log; do [ -f "$log" ] && cp "$log" "$RAW/"; done
+  rm -rf "$WORK"   # a run stores gigabytes
 }
 trap cleanup EXIT
 
 ANCHOR_PREFIX=$WORK/anchor COLLECT_DATA_DIR=$WORK/anchor/var/data "$ANCHOR_DIR/run.sh" start >/dev/null
 ANCHOR_MASTER=$(cat "$WORK/anchor/var/nginx.pid")
-
-(cd "$ROOT/Silo/bin/Release/net10.0" && \
-  ASPNETCORE_URLS=http://127.0.0.1:$INGEST_PORT Ingest__DataDirectory=$WORK/ingest-data \
-  Cluster__SiloPort=21111 Cluster__GatewayPort=31000 Logging__LogLevel__Default=Warning Kafka__Enabled=false \
-  exec dotnet Ingest.Silo.dll > "$WORK/silo.log" 2>&1) &
-SILO_PID=$!
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$INGEST_PORT/readyz" >/dev/null && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:$INGEST_PORT/readyz" >/dev/null || { echo "silo did not start" >&2; cat "$WORK/silo.log"; exit 1; }
-# The dotnet host execs nothing further: SILO_PID is the silo process itself.
-SILO=$(pgrep -f "Ingest.Silo.dll" | head -n 1)
-
-cpu_ticks() { # sum of utime+stime over the given pids and their children threads
-  local total=0 pid
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$total"
-}
 anchor_pids() { echo "$ANCHOR_MASTER $(pgrep -P "$ANCHOR_MASTER" | tr '\n' ' ')"; }
 
-# measure NAME URL SCRIPT BODY RECORDS_PER_REQUEST PIDS... -> "req_s rec_s us_per_rec p50 p99 completed non2xx"
+# start_silo NAME HTTP_PORT SILO_PORT GATEWAY_PORT [VAR=VALUE...]: a store-only Release silo
+start_silo() {
+  local name=$1 port=$2 silo_port=$3 gateway_port=$4; shift 4
+  mkdir -p "$WORK/$name-data"
+  (cd "$SILO_DIR" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" Ingest__DataDirectory="$WORK/$name-data" \
+    Ingest__MaxDiskBytes=$((60 * 1024 * 1024 * 1024)) Cluster__SiloPort="$silo_port" Cluster__GatewayPort="$gateway_port" \
+    Logging__LogLevel__Default=Warning Kafka__Enabled=false "$@" dotnet Ingest.Silo.dll > "$WORK/$name.log" 2>&1) &
+  LAST_PID=$!   # the subshell execs: this is the silo process itself
+  PIDS+=("$LAST_PID")
+  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return 0; sleep 0.5; done
+  echo "silo $name did not start" >&2; cat "$WORK/$name.log" >&2; exit 1
+}
+start_silo flush 18081 21111 31000 Ingest__MaxConcurrentRequests=256
+FLUSH_PID=$LAST_PID
+start_silo fsync 18083 21112 31001 Ingest__Durability=Fsync
+FSYNC_PID=$LAST_PID
+(cd "$ROOT/bench/BareKestrel/bin/Release/net10.0" && exec env ASPNETCORE_URLS=http://127.0.0.1:18082 dotnet Ingest.BareKestrel.dll > "$WORK/bare.log" 2>&1) &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+for _ in $(seq 1 60); do curl -sf -X POST -d x http://127.0.0.1:18082/v1/topics/x >/dev/null && break; sleep 0.5; done
+
+A_URL=http://127.0.0.1:18080/collect/bench
+K_URL=http://127.0.0.1:18082/v1/topics/bench
+I_URL=http://127.0.0.1:18081/v1/topics/bench
+B_URL=http://127.0.0.1:18081/v1/topics/bench-batch/batch
+F_URL=http://127.0.0.1:18083/v1/topics/bench
+
+cpu_ticks() { local total=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
+
+# measure NAME URL SCRIPT BODY RECORDS_PER_REQUEST CONNS SECONDS PIDS... -> "req_s rec_s us_per_rec p50 p99 completed non2xx"
 measure() {
-  local name=$1 url=$2 script=$3 body=$4 per=$5; shift 5
-  local pids=("$@") out=$RAW/$name.run$run.txt
-  local c0 c1; c0=$(cpu_ticks "${pids[@]}")
-  wrk -t"$THREADS" -c"$CONNS" -d"$((DUR + 1))s" --latency -s "$script" "$url" -- "$body" "$DUR" > "$out"
-  c1=$(cpu_ticks "${pids[@]}")
-  local completed non2xx
+  local name=$1 url=$2 script=$3 body=$4 per=$5 conns=$6 secs=$7; shift 7
+  local threads=$(( conns < THREADS ? conns : THREADS )) out=$RAW/$name.txt c0 c1 completed non2xx
+  c0=$(cpu_ticks "$@")
+  wrk -t"$threads" -c"$conns" -d"$((secs + 1))s" --latency -s "$script" "$url" -- "$body" "$secs" > "$out"
+  c1=$(cpu_ticks "$@")
   completed=$(awk '/requests in/ {print $1}' "$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$out"); non2xx=${non2xx:-0}
-  awk -v n="$completed" -v bad="$non2xx" -v per="$per" -v d="$DUR" -v t=$((c1 - c0)) -v hz="$HZ" \
+  awk -v n="$completed" -v bad="$non2xx" -v per="$per" -v d="$secs" -v t=$((c1 - c0)) -v hz="$HZ" \
       -v p50="$(awk '$1=="50%" {print $2}' "$out")" -v p99="$(awk '$1=="99%" {print $2}' "$out")" \
       'BEGIN { ok = n - bad; printf "%.0f %.0f %.2f %s %s %d %d\n", n / d, ok * per / d, ok ? t / hz * 1e6 / (ok * per) : 0, p50, p99, n, bad }'
 }
+warm() { wrk -t2 -c64 -d"${WARMUP}s" -s "$2" "${1/bench/warmup}" -- "$3" >/dev/null; }  # own topics: not counted
 
-stored_records() { # records in one topic's segments, checked by CRC, via the dump command
+echo "warming up (${WARMUP} s each: the JIT needs ~10-15 s under load on 2 cores to reach its final code)..."
+warm "$A_URL" "$POST" "$BODY"; warm "$K_URL" "$POST" "$BODY"; warm "$I_URL" "$POST" "$BODY"
+warm "$B_URL" "$BATCH_LUA" "$WORK/batch-100.ndjson"; warm "$F_URL" "$POST" "$BODY"
+ok_single=0 ok_batch=0 ok_fsync=0
+declare -a A K I B F
+for run in $(seq 1 "$RUNS"); do
+  echo "A. round $run/$RUNS"
+  # shellcheck disable=SC2046
+  A+=("$(measure "anchor.run$run" "$A_URL" "$POST" "$BODY" 1 "$CONNS" "$DUR" $(anchor_pids))")
+  K+=("$(measure "bare-kestrel.run$run" "$K_URL" "$POST" "$BODY" 1 "$CONNS" "$DUR" "$BARE_PID")")
+  I+=("$(measure "ingest-single.run$run" "$I_URL" "$POST" "$BODY" 1 "$CONNS" "$DUR" "$FLUSH_PID")")
+  B+=("$(measure "ingest-batch.run$run" "$B_URL" "$BATCH_LUA" "$WORK/batch-100.ndjson" 100 "$CONNS" "$DUR" "$FLUSH_PID")")
+  F+=("$(measure "ingest-fsync.run$run" "$F_URL" "$POST" "$BODY" 1 "$CONNS" "$DUR" "$FSYNC_PID")")
+  ok_single=$((ok_single + $(echo "${I[-1]}" | awk '{print $6 - $7}')))
+  ok_batch=$((ok_batch + 100 * $(echo "${B[-1]}" | awk '{print $6 - $7}')))
+  ok_fsync=$((ok_fsync + $(echo "${F[-1]}" | awk '{print $6 - $7}')))
+  printf '  anchor %s\n  bare   %s\n  single %s\n  batch  %s\n  fsync  %s\n' "${A[-1]}" "${K[-1]}" "${I[-1]}" "${B[-1]}" "${F[-1]}"
+done
+
+echo "B. concurrency sweep"
+: > "$RAW/sweep-concurrency.dat"
+for c in 1 4 16 64 256; do
+  # shellcheck disable=SC2046
+  a=$(measure "sweep-anchor-c$c" "$A_URL" "$POST" "$BODY" 1 "$c" "$SWEEP_DUR" $(anchor_pids) | awk '{print $1}')
+  i=$(measure "sweep-ingest-c$c" "http://127.0.0.1:18081/v1/topics/sweep" "$POST" "$BODY" 1 "$c" "$SWEEP_DUR" "$FLUSH_PID" | awk '{print $1}')
+  echo "$c $a $i" | tee -a "$RAW/sweep-concurrency.dat"
+done
+
+echo "C. batch-size sweep"
+: > "$RAW/sweep-batch.dat"
+for n in 1 10 100 1000; do
+  r=$(measure "sweep-batch-$n" "http://127.0.0.1:18081/v1/topics/sweep-batch/batch" "$BATCH_LUA" "$WORK/batch-$n.ndjson" "$n" 64 "$SWEEP_DUR" "$FLUSH_PID")
+  echo "$n $(echo "$r" | awk '{print $2, $3}')" | tee -a "$RAW/sweep-batch.dat"
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+col() { local -n arr=$1; printf '%s\n' "${arr[@]}" | awk -v c="$2" '{print $c}' | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b ? a / b : 0}'; }
+a_rps=$(col A 1) k_rps=$(col K 1) i_rps=$(col I 1) b_recs=$(col B 2) f_rps=$(col F 1)
+a_cpu=$(col A 3) k_cpu=$(col K 3) i_cpu=$(col I 3) b_cpu=$(col B 3) f_cpu=$(col F 3)
+
+LOADGEN="dotnet $ROOT/bench/LoadGen/bin/Release/net10.0/Ingest.LoadGen.dll"
+echo "D. latency at half the measured maximum"
+half_flush=$(awk -v r="$i_rps" 'BEGIN {printf "%.0f", r / 2}')
+half_fsync=$(awk -v r="$f_rps" 'BEGIN {printf "%.0f", r / 2}')
+lat_flush=$($LOADGEN http://127.0.0.1:18081/v1/topics/latency "$half_flush" 15 64 "$BODY" | tee "$RAW/latency-flush.txt")
+lat_fsync=$($LOADGEN http://127.0.0.1:18083/v1/topics/latency "$half_fsync" 15 64 "$BODY" | tee "$RAW/latency-fsync.txt")
+echo "  flush: $lat_flush"; echo "  fsync: $lat_fsync"
+kv() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
+
+echo "E. overload: 2x the maximum for ${OVERLOAD_SECONDS} s"
+over_rate=$(awk -v r="$i_rps" 'BEGIN {printf "%.0f", r * 2}')
+: > "$RAW/overload-rss.dat"
+( t=0; while kill -0 "$FLUSH_PID" 2>/dev/null && [ "$t" -le $((OVERLOAD_SECONDS + 5)) ]; do echo "$t $(rss_mib "$FLUSH_PID")" >> "$RAW/overload-rss.dat"; sleep 1; t=$((t + 1)); done ) &
+RSS_SAMPLER=$!
+overload=$($LOADGEN http://127.0.0.1:18081/v1/topics/overload "$over_rate" "$OVERLOAD_SECONDS" 512 "$BODY" | tee "$RAW/overload.txt")
+wait "$RSS_SAMPLER" || true
+echo "  $overload"
+rss_first=$(awk 'NR == 3 {print $2}' "$RAW/overload-rss.dat")
+rss_max=$(awk 'max < $2 {max = $2} END {print max}' "$RAW/overload-rss.dat")
+rss_last=$(tail -n 1 "$RAW/overload-rss.dat" | awk '{print $2}')
+
+echo "F. forwarding"
+dotnet "$ROOT/bench/ForwardBench/bin/Release/net10.0/Ingest.ForwardBench.dll" "$FORWARD_RECORDS" "$RUNS" | tee "$RAW/forward.txt"
+f_line=$(grep '^median:' "$RAW/forward.txt")
+fw_plain=$(echo "$f_line" | sed -E 's/.*plain producer ([0-9,]+) rec.*/\1/' | tr -d ,)
+fw_ours=$(echo "$f_line" | sed -E 's/.*ingest forwarder ([0-9,]+) rec.*/\1/' | tr -d ,)
+fw_ratio=$(echo "$f_line" | sed -E 's/.*\| ratio ([0-9.]+) .*/\1/')
+
+echo "integrity..."
+stored() { # records in one silo's topic, every CRC checked
   local total=0 f n
-  for f in "$WORK/ingest-data/segments/$1"/*; do
-    n=$(cd "$ROOT/Silo/bin/Release/net10.0" && dotnet Ingest.Silo.dll dump "$f" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) record(s).*/\1/p')
+  for f in "$WORK/$1-data/segments/$2"/*; do
+    case "$f" in *.seg|*.active) ;; *) continue ;; esac
+    n=$(cd "$SILO_DIR" && dotnet Ingest.Silo.dll dump --count "$f" 2>&1 | sed -n 's/.*: \([0-9]*\) record(s).*/\1/p')
     total=$((total + ${n:-0}))
   done
   echo "$total"
 }
+s_single=$(stored flush bench) s_batch=$(stored flush bench-batch) s_fsync=$(stored fsync bench)
+integrity=PASS
+{ [ "$s_single" -eq "$ok_single" ] && [ "$s_batch" -eq "$ok_batch" ] && [ "$s_fsync" -eq "$ok_fsync" ]; } || integrity=FAIL
 
-echo "warming up..."
-wrk -t2 -c16 -d3s -s "$ANCHOR_DIR/bench/post.lua" "http://127.0.0.1:18080/collect/warmup" -- "$BODY" >/dev/null
-wrk -t2 -c16 -d3s -s "$ANCHOR_DIR/bench/post.lua" "http://127.0.0.1:$INGEST_PORT/v1/topics/warmup" -- "$BODY" >/dev/null
-wrk -t2 -c16 -d3s -s "$ROOT/bench/batch.lua" "http://127.0.0.1:$INGEST_PORT/v1/topics/warmup/batch" -- "$BATCH" >/dev/null
+echo "charts..."
+gnuplot <<GP
+set terminal pngcairo size 900,500 font "sans,11"
+set output "$ROOT/bench/concurrency.png"
+set title "Single-record POST (200-byte JSON) vs concurrency, 2 shared cores, wrk on the same cores ($STAMP)"
+set xlabel "connections"; set ylabel "requests/s"; set logscale x 2; set key top left; set grid
+plot "$RAW/sweep-concurrency.dat" using 1:2 with linespoints lw 2 title "OpenResty design (append+flush under lock)", \
+     "$RAW/sweep-concurrency.dat" using 1:3 with linespoints lw 2 title "Ingest (Flush)"
+set output "$ROOT/bench/batch-size.png"
+set title "Ingest NDJSON batches: records/s vs records per request, 64 connections ($STAMP)"
+set xlabel "records per request"; set ylabel "records/s"; set logscale x 10; unset logscale y
+plot "$RAW/sweep-batch.dat" using 1:2 with linespoints lw 2 title "Ingest records/s (Flush)"
+GP
+cp "$ROOT/bench/concurrency.png" "$RAW/"; cp "$ROOT/bench/batch-size.png" "$RAW/"
 
-declare -a A I B
-ingest_single_ok=0 ingest_batch_ok=0
-for run in $(seq 1 "$RUNS"); do
-  echo "run $run/$RUNS"
-  # shellcheck disable=SC2046
-  A+=("$(measure anchor "http://127.0.0.1:18080/collect/bench" "$ANCHOR_DIR/bench/post.lua" "$BODY" 1 $(anchor_pids))")
-  I+=("$(measure ingest-single "http://127.0.0.1:$INGEST_PORT/v1/topics/bench" "$ANCHOR_DIR/bench/post.lua" "$BODY" 1 "$SILO")")
-  B+=("$(measure ingest-batch "http://127.0.0.1:$INGEST_PORT/v1/topics/bench-batch/batch" "$ROOT/bench/batch.lua" "$BATCH" 100 "$SILO")")
-  ingest_single_ok=$((ingest_single_ok + $(echo "${I[-1]}" | awk '{print $6 - $7}')))
-  ingest_batch_ok=$((ingest_batch_ok + 100 * $(echo "${B[-1]}" | awk '{print $6 - $7}')))
-  printf '  anchor single:  %s\n  ingest single:  %s\n  ingest batch:   %s\n' "${A[-1]}" "${I[-1]}" "${B[-1]}"
-done
-
-echo "forwarding benchmark..."
-FORWARD_RECORDS=${FORWARD_RECORDS:-200000}
-dotnet "$ROOT/bench/ForwardBench/bin/Release/net10.0/Ingest.ForwardBench.dll" "$FORWARD_RECORDS" "$RUNS" | tee "$RAW/forward.txt"
-f_line=$(grep '^median:' "$RAW/forward.txt")
-f_plain=$(echo "$f_line" | sed -E 's/.*plain producer ([0-9,]+) rec.*/\1/' | tr -d ,)
-f_ours=$(echo "$f_line" | sed -E 's/.*ingest forwarder ([0-9,]+) rec.*/\1/' | tr -d ,)
-
-stored_single=$(stored_records bench)
-stored_batch=$(stored_records bench-batch)
-integrity="PASS"
-[ "$stored_single" -eq "$ingest_single_ok" ] && [ "$stored_batch" -eq "$ingest_batch_ok" ] || integrity="FAIL"
-
-median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-col() { local -n arr=$1; printf '%s\n' "${arr[@]}" | awk -v c="$2" '{print $c}' | median; }
-a_rps=$(col A 1) i_rps=$(col I 1) b_rps=$(col B 1) b_recs=$(col B 2)
-a_cpu=$(col A 3) i_cpu=$(col I 3) b_cpu=$(col B 3)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b ? a / b : 0}'; }
 psi=$(awk -F'avg10=' '/some/ {split($2, x, " "); print x[1] "%"}' /proc/pressure/cpu 2>/dev/null || echo n/a)
-
+target() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? v >= t : v <= t; print ok ? "met" : "NOT met" }'; }
 {
   echo "# Benchmark $STAMP"
   echo
-  echo "Command: \`RUNS=$RUNS DUR=$DUR bench/run.sh\` — wrk -t$THREADS -c$CONNS, ${DUR} s send window + 1 s drain, interleaved runs, medians of $RUNS."
-  echo "Host: $(nproc) cores, load before/after in raw output; CPU pressure at the end (PSI some avg10): $psi."
+  echo "Command: \`RUNS=$RUNS DUR=$DUR WARMUP=$WARMUP OVERLOAD_SECONDS=$OVERLOAD_SECONDS bench/run.sh\` — wrk -t$THREADS -c$CONNS, ${DUR} s send window + 1 s drain, $RUNS interleaved rounds, medians."
+  echo "Host: $(nproc) cores, shared; CPU pressure at the end (PSI some avg10): $psi."
   echo
-  echo "| figure | OpenResty anchor | Ingest | ratio (Ingest / anchor) |"
-  echo "| --- | --- | --- | --- |"
-  echo "| single-record POST, req/s (median) | $a_rps | $i_rps | $(ratio "$i_rps" "$a_rps") |"
-  echo "| server CPU per record, µs (median) | $a_cpu | $i_cpu | $(ratio "$i_cpu" "$a_cpu") |"
-  echo "| 100-record NDJSON batches, records/s (median) | $a_rps (single records) | $b_recs ($b_rps req/s) | $(ratio "$b_recs" "$a_rps") |"
-  echo "| batch: server CPU per record, µs (median) | $a_cpu | $b_cpu | $(ratio "$b_cpu" "$a_cpu") |"
+  echo "| # | figure | reference | Ingest | ratio | target |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| 1 | single POST, Flush, req/s | anchor $a_rps | $i_rps | $(ratio "$i_rps" "$a_rps") | ≥ 1.0: $(target "$(ratio "$i_rps" "$a_rps")" 1.0 ge) |"
+  echo "| 1 | server CPU per request, µs | anchor $a_cpu | $i_cpu | $(ratio "$i_cpu" "$a_cpu") | ≤ 1.0: $(target "$(ratio "$i_cpu" "$a_cpu")" 1.0 le) |"
+  echo "| 1 | single POST vs the HTTP ceiling, req/s | bare Kestrel $k_rps ($k_cpu µs) | $i_rps | $(ratio "$i_rps" "$k_rps") | ≥ 0.6: $(target "$(ratio "$i_rps" "$k_rps")" 0.6 ge) |"
+  echo "| 2 | 100-record NDJSON batches, records/s | target 1,000,000 | $b_recs ($b_cpu µs/record) | $(ratio "$b_recs" 1000000) | ≥ 1.0: $(target "$(ratio "$b_recs" 1000000)" 1.0 ge) |"
+  echo "| 3 | Fsync single POST, 64 clients, req/s | Ingest Flush $i_rps | $f_rps ($f_cpu µs) | $(ratio "$f_rps" "$i_rps") | ≥ 0.5: $(target "$(ratio "$f_rps" "$i_rps")" 0.5 ge) |"
+  echo "| 4 | forwarding, records/s, same dev broker | plain producer $fw_plain | $fw_ours | $fw_ratio | ≥ 0.8: $(target "$fw_ratio" 0.8 ge) |"
+  echo "| 5 | latency at $half_flush req/s (half max), Flush, from send: p50 / p99 / p99.9 ms | p99 ≤ 5 ms | $(kv "$lat_flush" svc_p50_ms) / $(kv "$lat_flush" svc_p99_ms) / $(kv "$lat_flush" svc_p999_ms) | | $(target "$(kv "$lat_flush" svc_p99_ms)" 5 le) |"
+  echo "| 5 | same, from due time (open loop, generator lateness included) | | $(kv "$lat_flush" p50_ms) / $(kv "$lat_flush" p99_ms) / $(kv "$lat_flush" p999_ms) | | $(target "$(kv "$lat_flush" p99_ms)" 5 le) |"
+  echo "| 5 | latency at $half_fsync req/s (half max), Fsync, from send: p50 / p99 / p99.9 ms | p99 ≤ 15 ms | $(kv "$lat_fsync" svc_p50_ms) / $(kv "$lat_fsync" svc_p99_ms) / $(kv "$lat_fsync" svc_p999_ms) | | $(target "$(kv "$lat_fsync" svc_p99_ms)" 15 le) |"
+  echo "| 5 | same, from due time | | $(kv "$lat_fsync" p50_ms) / $(kv "$lat_fsync" p99_ms) / $(kv "$lat_fsync" p999_ms) | | $(target "$(kv "$lat_fsync" p99_ms)" 15 le) |"
+  echo "| 6 | overload: offered $over_rate req/s for ${OVERLOAD_SECONDS} s, accepted req/s | max $i_rps | $(kv "$overload" accepted_per_s) (503: $(kv "$overload" s503)) | $(ratio "$(kv "$overload" accepted_per_s)" "$i_rps") | ≥ 0.8: $(target "$(ratio "$(kv "$overload" accepted_per_s)" "$i_rps")" 0.8 ge) |"
+  echo "| 6 | overload: silo RSS, MiB (after 2 s / max / end) | ≤ 512 | $rss_first / $rss_max / $rss_last | | $(target "$rss_max" 512 le) |"
   echo
-  echo "| forwarding (${FORWARD_RECORDS} records/run, same dev broker) | plain Confluent.Kafka producer | Ingest forwarder | ratio |"
-  echo "| --- | --- | --- | --- |"
-  echo "| records/s (median of $RUNS) | $f_plain | $f_ours | $(echo "$f_line" | sed -E 's/.*\| ratio ([0-9.]+) .*/\1/') (median of per-run ratios) |"
+  echo "Integrity: stored == answered 202 for Flush single ($s_single / $ok_single), batches ($s_batch / $ok_batch) and Fsync ($s_fsync / $ok_fsync) → **$integrity**."
   echo
-  echo "Integrity (Ingest): records stored in segments == records answered 202: single $stored_single / $ingest_single_ok, batch $stored_batch / $ingest_batch_ok → **$integrity**."
+  echo "Overload run (LoadGen, open loop, 512 connections; latency from each request's due time): \`$overload\`"
   echo
-  echo "Per run (req/s, records/s, µs CPU/record, p50, p99, completed, non-2xx):"
+  echo "Per round (req/s, records/s, µs CPU/record, p50, p99, completed, non-2xx):"
   echo
   echo '```'
   for i in $(seq 0 $((RUNS - 1))); do
-    echo "run $((i + 1)): anchor ${A[$i]} | ingest single ${I[$i]} | ingest batch ${B[$i]}"
+    echo "round $((i + 1)): anchor ${A[$i]} | bare ${K[$i]} | ingest ${I[$i]} | batch ${B[$i]} | fsync ${F[$i]}"
   done
   echo '```'
   echo
-  echo "Forwarding runs:"
+  echo "Concurrency sweep (connections, anchor req/s, Ingest req/s) and batch sweep (records per request, records/s, µs CPU/record):"
+  echo
+  echo '```'
+  cat "$RAW/sweep-concurrency.dat"; echo; cat "$RAW/sweep-batch.dat"
+  echo '```'
   echo
   echo '```'
   cat "$RAW/forward.txt"
   echo '```'
   echo
-  echo "Raw wrk and forwarding output: \`bench/results/raw/$STAMP/\`."
+  echo "Raw output: \`bench/results/raw/$STAMP/\`; charts: \`bench/concurrency.png\`, \`bench/batch-size.png\`."
 } > "$RESULT"
 cat "$RESULT"
 [ "$integrity" = PASS ]

@@ -26,6 +26,7 @@ public static class IngestApiExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestApiOptions>, IngestApiOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TopicAppender>();
+        services.AddSingleton<RequestGate>();
         services.AddSingleton<IngestHandler>();
         services.AddProblemDetails();
 

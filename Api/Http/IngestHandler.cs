@@ -20,6 +20,7 @@ namespace Ingest.Api.Http;
 /// </summary>
 internal sealed class IngestHandler(
     TopicAppender appender,
+    RequestGate gate,
     IReadinessProbe readiness,
     IOptions<IngestApiOptions> options,
     TimeProvider time,
@@ -33,7 +34,31 @@ internal sealed class IngestHandler(
     private readonly IngestApiOptions _options = options.Value;
 
     /// <summary><c>POST /v1/topics/{topic}</c>: the body is one record, kept byte for byte.</summary>
-    public async Task AppendOne(HttpContext context)
+    public Task AppendOne(HttpContext context) => Gated(context, AppendOneCore);
+
+    /// <summary><c>POST /v1/topics/{topic}/batch</c>: NDJSON lines or a JSON array, all or nothing.</summary>
+    public Task AppendBatch(HttpContext context) => Gated(context, AppendBatchCore);
+
+    private async Task Gated(HttpContext context, Func<HttpContext, Task> handler)
+    {
+        if (!gate.TryEnter())
+        {
+            await WriteResult(context, "-", new AppendResult(AppendStatus.Overloaded,
+                $"this node already works on Ingest:MaxConcurrentRequests={_options.MaxConcurrentRequests} requests"), 0);
+            return;
+        }
+
+        try
+        {
+            await handler(context);
+        }
+        finally
+        {
+            gate.Exit();
+        }
+    }
+
+    private async Task AppendOneCore(HttpContext context)
     {
         var request = context.Request;
         if (!TryGetTopic(context, out var topic) || !TryGetKey(context, out var key, out var hasKey))
@@ -114,8 +139,7 @@ internal sealed class IngestHandler(
         await WriteResult(context, topic, await pending, 1);
     }
 
-    /// <summary><c>POST /v1/topics/{topic}/batch</c>: NDJSON lines or a JSON array, all or nothing.</summary>
-    public async Task AppendBatch(HttpContext context)
+    private async Task AppendBatchCore(HttpContext context)
     {
         var request = context.Request;
         if (!TryGetTopic(context, out var topic) || !TryGetKey(context, out var key, out var hasKey))

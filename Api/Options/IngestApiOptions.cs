@@ -28,6 +28,12 @@ public sealed class IngestApiOptions
     /// </summary>
     public long MaxPendingBytesPerTopic { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Ingest requests this node works on at once; more get 503 immediately (load shedding). Memory
+    /// held by requests is at most this many bodies. Default 1024.
+    /// </summary>
+    public int MaxConcurrentRequests { get; set; } = 1024;
+
     /// <summary>Check that every NDJSON line is one JSON value (not only valid UTF-8). Default true.</summary>
     public bool ValidateNdjsonLines { get; set; } = true;
 
@@ -58,6 +64,11 @@ internal sealed class IngestApiOptionsValidator : IValidateOptions<IngestApiOpti
         if (options.MaxPendingBytesPerTopic < options.MaxRequestBytes)
         {
             errors.Add($"Ingest:MaxPendingBytesPerTopic ({options.MaxPendingBytesPerTopic}) must be at least Ingest:MaxRequestBytes ({options.MaxRequestBytes}).");
+        }
+
+        if (options.MaxConcurrentRequests <= 0)
+        {
+            errors.Add($"Ingest:MaxConcurrentRequests must be positive (was {options.MaxConcurrentRequests}).");
         }
 
         if (options.RetryAfterSeconds is < 1 or > 3600)

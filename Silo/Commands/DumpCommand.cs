@@ -9,17 +9,24 @@ using Ingest.Segments;
 namespace Ingest.Silo.Commands;
 
 /// <summary>
-/// <c>dump &lt;segment-file&gt;</c>: prints each record of a segment as one JSON object per line
+/// <c>dump [--count] &lt;segment-file&gt;</c>: prints each record of a segment as one JSON object per line
 /// (offset, timestamp, key, value; text when valid UTF-8, else base64), then a summary on stderr.
-/// Read-only. Exit code 0 for a clean segment, 3 when it ends in a torn tail or corruption.
+/// With <c>--count</c> only the summary (every CRC is still checked). Read-only. Exit code 0 for a
+/// clean segment, 3 when it ends in a torn tail or corruption.
 /// </summary>
 internal static class DumpCommand
 {
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
+        var countOnly = args.Length == 2 && args[0] == "--count";
+        if (countOnly)
+        {
+            args = args[1..];
+        }
+
         if (args.Length != 1)
         {
-            error.WriteLine("usage: dump <segment-file>");
+            error.WriteLine("usage: dump [--count] <segment-file>");
             return 2;
         }
 
@@ -31,7 +38,7 @@ internal static class DumpCommand
 
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var result = SegmentReader.Scan(args[0], (in RecordView record, long offset) =>
+        var result = SegmentReader.Scan(args[0], countOnly ? null : (in RecordView record, long offset) =>
         {
             writer.WriteStartObject();
             writer.WriteNumber("offset", offset);

@@ -59,6 +59,12 @@ public sealed class DumpCommandTests : IDisposable
         Assert.Equal(3, exit);
         Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("corrupt record at offset", error.ToString());
+
+        var countOutput = new StringWriter();
+        var countError = new StringWriter();
+        Assert.Equal(3, DumpCommand.Run(["--count", path], countOutput, countError));
+        Assert.Empty(countOutput.ToString());
+        Assert.Contains("1 record(s)", countError.ToString());
     }
 
     private string WriteSegment(params (byte[]? Key, byte[] Value)[] records)

@@ -1,45 +1,48 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
 
 // Usage: LoadGen <url> <rate req/s> <seconds> <connections> <body-file> [content-type]
 // Open loop: request k is due at start + k/rate whatever happened before it; its latency runs from
 // that due time to the answer, so a server that falls behind shows its queue in the latency instead
-// of slowing the load down (no coordinated omission). Each of <connections> workers keeps one
-// keep-alive connection and takes the next due request. Prints one line of key=value pairs.
+// of slowing the load down (no coordinated omission). svc_* percentiles run from the actual send
+// instead: the server's own time, without any lateness of this generator's timers. Each of <connections> workers keeps one
+// keep-alive HTTP/1.1 connection, writes a pre-built request and reads the answer with plain
+// sockets (an HttpClient costs the shared cores more than the server under test). Prints one line
+// of key=value pairs.
 if (args.Length < 5)
 {
     Console.Error.WriteLine("usage: LoadGen <url> <rate> <seconds> <connections> <body-file> [content-type]");
     return 2;
 }
 
+var inv = System.Globalization.CultureInfo.InvariantCulture;
 var url = new Uri(args[0]);
-var rate = double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
-var seconds = double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-var connections = int.Parse(args[3]);
+var rate = double.Parse(args[1], inv);
+var seconds = double.Parse(args[2], inv);
+var connections = int.Parse(args[3], inv);
 var body = File.ReadAllBytes(args[4]);
 var contentType = args.Length > 5 ? args[5] : "application/json";
 var total = (long)(rate * seconds);
-
-using var http = new HttpClient(new SocketsHttpHandler
-{
-    MaxConnectionsPerServer = connections,
-    PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-    UseProxy = false,
-    AutomaticDecompression = DecompressionMethods.None,
-}) { Timeout = TimeSpan.FromSeconds(30) };
+var request = Encoding.ASCII.GetBytes(
+    $"POST {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n")
+    .Concat(body).ToArray();
 
 var latencies = new double[total];
+var service = new double[total];
 long next = -1;
 long accepted = 0, unavailable = 0, tooMany = 0, other = 0, failed = 0;
 var clock = Stopwatch.StartNew();
 var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
 {
+    var buffer = new byte[64 * 1024];
+    Socket? socket = null;
     while (true)
     {
         var k = Interlocked.Increment(ref next);
         if (k >= total)
         {
+            socket?.Dispose();
             return;
         }
 
@@ -50,13 +53,19 @@ var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
             await Task.Delay(TimeSpan.FromSeconds(wait));
         }
 
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        var sent = 0.0;
         try
         {
-            using var response = await http.PostAsync(url, content);
-            await response.Content.ReadAsByteArrayAsync();
-            switch ((int)response.StatusCode)
+            if (socket is null)
+            {
+                socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(url.Host, url.Port);
+            }
+
+            sent = clock.Elapsed.TotalSeconds;
+            await socket.SendAsync(request);
+            var status = await ReadResponseAsync(socket, buffer);
+            switch (status)
             {
                 case >= 200 and < 300: Interlocked.Increment(ref accepted); break;
                 case 503: Interlocked.Increment(ref unavailable); break;
@@ -64,21 +73,74 @@ var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
                 default: Interlocked.Increment(ref other); break;
             }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
         {
             Interlocked.Increment(ref failed);
+            socket?.Dispose();
+            socket = null;
         }
 
-        latencies[k] = (clock.Elapsed.TotalSeconds - due) * 1000;
+        var done = clock.Elapsed.TotalSeconds;
+        latencies[k] = (done - due) * 1000;
+        service[k] = (done - (sent > 0 ? sent : done)) * 1000;
     }
 })).ToArray();
 await Task.WhenAll(workers);
 var elapsed = clock.Elapsed.TotalSeconds;
 
 Array.Sort(latencies);
-double Percentile(double p) => latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p / 100 * latencies.Length) - 1)];
-var inv = System.Globalization.CultureInfo.InvariantCulture;
+Array.Sort(service);
+double Percentile(double p) => At(latencies, p);
+double Service(double p) => At(service, p);
+static double At(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p / 100 * sorted.Length) - 1))];
 Console.WriteLine(string.Create(inv,
     $"offered={rate:F0} sent={total} seconds={elapsed:F1} accepted={accepted} accepted_per_s={accepted / elapsed:F0} s503={unavailable} s429={tooMany} other={other} failed={failed} " +
-    $"p50_ms={Percentile(50):F2} p99_ms={Percentile(99):F2} p999_ms={Percentile(99.9):F2} max_ms={latencies[^1]:F2}"));
+    $"p50_ms={Percentile(50):F2} p99_ms={Percentile(99):F2} p999_ms={Percentile(99.9):F2} max_ms={latencies[^1]:F2} " +
+    $"svc_p50_ms={Service(50):F2} svc_p99_ms={Service(99):F2} svc_p999_ms={Service(99.9):F2}"));
 return 0;
+
+// Reads one HTTP/1.1 response (headers + Content-Length body) and returns its status code.
+static async Task<int> ReadResponseAsync(Socket socket, byte[] buffer)
+{
+    var filled = 0;
+    int headerEnd;
+    while ((headerEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
+    {
+        var read = await socket.ReceiveAsync(buffer.AsMemory(filled));
+        if (read == 0)
+        {
+            throw new IOException("connection closed");
+        }
+
+        filled += read;
+    }
+
+    var head = Encoding.ASCII.GetString(buffer, 0, headerEnd);
+    var status = int.Parse(head.AsSpan(9, 3), System.Globalization.CultureInfo.InvariantCulture);
+    var length = 0;
+    foreach (var line in head.Split("\r\n"))
+    {
+        if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+        {
+            length = int.Parse(line.AsSpan(15).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (line.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException("chunked responses are not expected here");
+        }
+    }
+
+    var bodyRead = filled - (headerEnd + 4);
+    while (bodyRead < length)
+    {
+        var read = await socket.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, length - bodyRead)));
+        if (read == 0)
+        {
+            throw new IOException("connection closed");
+        }
+
+        bodyRead += read;
+    }
+
+    return status;
+}
