@@ -202,12 +202,12 @@ echo "charts..."
 gnuplot <<GP
 set terminal pngcairo size 900,500 font "sans,11"
 set output "$ROOT/bench/concurrency.png"
-set title "Single-record POST (200-byte JSON) vs concurrency, 2 shared cores, wrk on the same cores ($STAMP)"
+set title "Single-record POST (200 B) vs connections, 2 shared cores ($STAMP)"
 set xlabel "connections"; set ylabel "requests/s"; set logscale x 2; set key top left; set grid
 plot "$RAW/sweep-concurrency.dat" using 1:2 with linespoints lw 2 title "OpenResty design (append+flush under lock)", \
      "$RAW/sweep-concurrency.dat" using 1:3 with linespoints lw 2 title "Ingest (Flush)"
 set output "$ROOT/bench/batch-size.png"
-set title "Ingest NDJSON batches: records/s vs records per request, 64 connections ($STAMP)"
+set title "Ingest NDJSON batches: records/s vs batch size, 64 connections ($STAMP)"
 set xlabel "records per request"; set ylabel "records/s"; set logscale x 10; unset logscale y
 plot "$RAW/sweep-batch.dat" using 1:2 with linespoints lw 2 title "Ingest records/s (Flush)"
 GP

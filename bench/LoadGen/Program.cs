@@ -31,7 +31,9 @@ var request = Encoding.ASCII.GetBytes(
 var latencies = new double[total];
 var service = new double[total];
 long next = -1;
-long accepted = 0, unavailable = 0, tooMany = 0, other = 0, failed = 0;
+long accepted = 0, unavailable = 0, tooMany = 0, other = 0, failed = 0, unsent = 0;
+// A generator that cannot keep up stops at 1.5x the planned time; what it never sent is reported.
+var cutoff = seconds * 1.5 + 2;
 var clock = Stopwatch.StartNew();
 var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
 {
@@ -47,6 +49,13 @@ var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
         }
 
         var due = k / rate;
+        if (clock.Elapsed.TotalSeconds > cutoff)
+        {
+            Interlocked.Increment(ref unsent);
+            latencies[k] = service[k] = double.NaN;
+            continue;
+        }
+
         var wait = due - clock.Elapsed.TotalSeconds;
         if (wait > 0.001)
         {
@@ -88,13 +97,13 @@ var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
 await Task.WhenAll(workers);
 var elapsed = clock.Elapsed.TotalSeconds;
 
-Array.Sort(latencies);
-Array.Sort(service);
+latencies = latencies.Where(l => !double.IsNaN(l)).Order().ToArray();
+service = service.Where(l => !double.IsNaN(l)).Order().ToArray();
 double Percentile(double p) => At(latencies, p);
 double Service(double p) => At(service, p);
 static double At(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p / 100 * sorted.Length) - 1))];
 Console.WriteLine(string.Create(inv,
-    $"offered={rate:F0} sent={total} seconds={elapsed:F1} accepted={accepted} accepted_per_s={accepted / elapsed:F0} s503={unavailable} s429={tooMany} other={other} failed={failed} " +
+    $"offered={rate:F0} planned={total} unsent={unsent} seconds={elapsed:F1} accepted={accepted} accepted_per_s={accepted / elapsed:F0} s503={unavailable} s429={tooMany} other={other} failed={failed} " +
     $"p50_ms={Percentile(50):F2} p99_ms={Percentile(99):F2} p999_ms={Percentile(99.9):F2} max_ms={latencies[^1]:F2} " +
     $"svc_p50_ms={Service(50):F2} svc_p99_ms={Service(99):F2} svc_p999_ms={Service(99.9):F2}"));
 return 0;
