@@ -52,7 +52,9 @@ public static class IngestApiExtensions
     /// <summary>Maps <c>/v1/topics/...</c>, <c>/healthz</c> and <c>/readyz</c>; errors answer problem+json.</summary>
     public static WebApplication MapIngestApi(this WebApplication app)
     {
-        app.UseStatusCodePages();
+        // Problem bodies for 404/405 and other empty error answers. The ingest POST handlers always
+        // write their own body, so the hot path skips this middleware (it showed in the profile).
+        app.UseWhen(context => !IsIngestPost(context.Request), branch => branch.UseStatusCodePages());
         var handler = app.Services.GetRequiredService<IngestHandler>();
         MapIngestEndpoints(app, handler);
         return app;
@@ -65,6 +67,19 @@ public static class IngestApiExtensions
         topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch);
         endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
         endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
+    }
+
+    /// <summary>POST /v1/topics/{topic} or POST /v1/topics/{topic}/batch, by shape only.</summary>
+    private static bool IsIngestPost(HttpRequest request)
+    {
+        if (!HttpMethods.IsPost(request.Method) || !request.Path.StartsWithSegments("/v1/topics", out var rest) || !rest.HasValue)
+        {
+            return false;
+        }
+
+        var tail = rest.Value.AsSpan(1); // after "/v1/topics/"
+        var slash = tail.IndexOf('/');
+        return tail.Length > 0 && (slash < 0 || (slash > 0 && tail[slash..].SequenceEqual("/batch")));
     }
 
     private static bool HasConfiguredUrls(IConfiguration configuration) =>

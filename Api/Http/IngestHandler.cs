@@ -309,19 +309,24 @@ internal sealed class IngestHandler(
         var response = context.Response;
         response.StatusCode = StatusCodes.Status202Accepted;
         response.ContentType = JsonType;
+        var writer = response.BodyWriter;
         if (records == 1)
         {
             response.ContentLength = AcceptedOne.Length;
-            return response.Body.WriteAsync(AcceptedOne).AsTask();
+            writer.Write(AcceptedOne);
+        }
+        else
+        {
+            var span = writer.GetSpan(32);
+            "{\"accepted\":"u8.CopyTo(span);
+            Utf8Formatter.TryFormat(records, span[12..], out var digits);
+            span[12 + digits] = (byte)'}';
+            response.ContentLength = 13 + digits;
+            writer.Advance(13 + digits);
         }
 
-        Span<byte> buffer = stackalloc byte[32];
-        "{\"accepted\":"u8.CopyTo(buffer);
-        Utf8Formatter.TryFormat(records, buffer[12..], out var digits);
-        buffer[12 + digits] = (byte)'}';
-        var length = 13 + digits;
-        response.ContentLength = length;
-        return response.Body.WriteAsync(buffer[..length].ToArray()).AsTask();
+        // Kestrel flushes the response when the handler returns.
+        return Task.CompletedTask;
     }
 
     internal static Task WriteProblem(HttpContext context, int status, string title, string detail) =>
