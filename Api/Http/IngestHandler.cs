@@ -34,10 +34,14 @@ internal sealed class IngestHandler(
     private readonly IngestApiOptions _options = options.Value;
 
     /// <summary><c>POST /v1/topics/{topic}</c>: the body is one record, kept byte for byte.</summary>
-    public Task AppendOne(HttpContext context) => Gated(context, AppendOneCore);
+    public Task AppendOne(HttpContext context) => Gated(context, _appendOne ??= AppendOneCore);
 
     /// <summary><c>POST /v1/topics/{topic}/batch</c>: NDJSON lines or a JSON array, all or nothing.</summary>
-    public Task AppendBatch(HttpContext context) => Gated(context, AppendBatchCore);
+    public Task AppendBatch(HttpContext context) => Gated(context, _appendBatch ??= AppendBatchCore);
+
+    // Built once: an instance method group would otherwise allocate a delegate per request.
+    private Func<HttpContext, Task>? _appendOne;
+    private Func<HttpContext, Task>? _appendBatch;
 
     private async Task Gated(HttpContext context, Func<HttpContext, Task> handler)
     {

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Globalization;
 using Confluent.Kafka;
 using Ingest.Diagnostics;
 using Ingest.Kafka;
@@ -365,7 +364,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             Key = record.HasKey ? record.Key.ToArray() : null,
             Value = record.Value.ToArray(),
             Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
-            Headers = [new Header("ingest-time", System.Text.Encoding.ASCII.GetBytes(record.TimestampMs.ToString(CultureInfo.InvariantCulture)))],
+            Headers = [new Header("ingest-time", AsciiDigits(record.TimestampMs))],
         };
         var slot = Push(_readSegment, endOffset, frameSize, segmentEnd: false);
         Interlocked.Increment(ref _pendingReports);
@@ -387,6 +386,14 @@ internal sealed class TopicShipper : IAsyncDisposable
             slot.Fail(e.Error.Reason);
             return true;
         }
+    }
+
+    /// <summary>A number as ASCII digits: one allocation, no intermediate string.</summary>
+    private static byte[] AsciiDigits(long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(value, digits, out var written);
+        return digits[..written].ToArray();
     }
 
     private Slot Push(long segment, long endOffset, int bytes, bool segmentEnd)
@@ -455,13 +462,7 @@ internal sealed class TopicShipper : IAsyncDisposable
     {
         var path = SealedPath(_readSegment);
         var quarantine = $"{path}{SegmentFile.QuarantineMarker}{_readOffset}";
-        using (var destination = File.OpenHandle(quarantine, FileMode.Create, FileAccess.Write))
-        {
-            var bytes = new byte[length - _readOffset];
-            RandomAccess.Read(_readHandle!, bytes, _readOffset);
-            RandomAccess.Write(destination, bytes, 0);
-        }
-
+        SegmentRecovery.CopyRange(_readHandle!, _readOffset, length, quarantine);
         KafkaLog.SealedSegmentCorrupt(_logger, _topic, path, _readOffset, length - _readOffset, quarantine);
     }
 

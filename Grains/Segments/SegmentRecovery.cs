@@ -69,9 +69,14 @@ internal static class SegmentRecovery
         return new RecoveryReport(path, scan, quarantine);
     }
 
-    private static void CopyRange(SafeFileHandle source, long from, long to, string destinationPath)
+    /// <summary>
+    /// Copies bytes [from, to) of a segment into a new file, in pooled chunks, and fsyncs it. Used to
+    /// keep cut-off bytes beside a segment; the name carries the offset, so a repeat after a crash
+    /// rewrites the same bytes.
+    /// </summary>
+    internal static void CopyRange(SafeFileHandle source, long from, long to, string destinationPath)
     {
-        using var destination = File.OpenHandle(destinationPath, FileMode.CreateNew, FileAccess.Write);
+        using var destination = File.OpenHandle(destinationPath, FileMode.Create, FileAccess.Write);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {

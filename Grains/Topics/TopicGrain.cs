@@ -27,10 +27,10 @@ internal sealed class TopicGrain(
     ILogger<TopicGrain> logger,
     TimeProvider time,
     IOptions<IngestOptions> options,
+    IAppendListener listener,
     IServiceProvider services) : Grain, ITopicGrain
 {
     private readonly IFileFaults? _faults = services.GetService<IFileFaults>();
-    private readonly IAppendListener? _listener = services.GetService<IAppendListener>();
     private readonly long _maxSegmentBytes = options.Value.MaxSegmentBytes;
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
@@ -166,7 +166,7 @@ internal sealed class TopicGrain(
             SealActive();
         }
 
-        _listener?.OnAppended(_topic);
+        listener.OnAppended(_topic);
         return AppendResult.Appended;
     }
 
@@ -192,7 +192,7 @@ internal sealed class TopicGrain(
             var sealedPath = active.Seal();
             instruments.SegmentsSealed.Add(1, _topicTag);
             StorageLog.SegmentSealed(logger, sealedPath, active.Length);
-            _listener?.OnAppended(_topic);
+            listener.OnAppended(_topic);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
