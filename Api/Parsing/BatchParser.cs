@@ -58,7 +58,7 @@ internal static class BatchParser
                 return new(ParseStatus.Malformed, 0, $"Line {lineNumber} is not valid UTF-8.");
             }
 
-            if (validateJson && !IsOneJsonValue(line, out var error))
+            if (validateJson && !JsonSyntax.IsOneValue(line, out var error))
             {
                 return new(ParseStatus.Malformed, 0, $"Line {lineNumber} is not one JSON value: {error}");
             }
@@ -147,29 +147,6 @@ internal static class BatchParser
         var span = frames.GetSpan(RecordFrame.SizeOf(stamp.KeyLength, value.Length));
         frames.Advance(RecordFrame.Write(span, stamp.TimestampMs, key, stamp.HasKey, value));
         return ParseStatus.Ok;
-    }
-
-    private static bool IsOneJsonValue(ReadOnlySpan<byte> line, out string error)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(line, ReaderOptions);
-            reader.Read();
-            reader.Skip();
-            if (reader.Read())
-            {
-                error = "more than one JSON value on the line";
-                return false;
-            }
-
-            error = string.Empty;
-            return true;
-        }
-        catch (JsonException e)
-        {
-            error = e.Message;
-            return false;
-        }
     }
 }
 
