@@ -28,6 +28,7 @@ public static class IngestApiExtensions
         services.AddSingleton<TopicAppender>();
         services.AddSingleton<RequestGate>();
         services.AddSingleton<IngestHandler>();
+        services.AddSingleton<Admin.ReplayEndpoints>();
         services.AddProblemDetails();
 
         var limits = new IngestApiOptions();
@@ -65,6 +66,9 @@ public static class IngestApiExtensions
         var topics = endpoints.MapGroup("/v1/topics");
         topics.MapPost("/{topic}", (RequestDelegate)handler.AppendOne);
         topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch);
+        var replay = endpoints.ServiceProvider.GetRequiredService<Admin.ReplayEndpoints>();
+        endpoints.MapPost("/v1/admin/replay", (RequestDelegate)replay.Start);
+        endpoints.MapGet("/v1/admin/replay/{id}", (RequestDelegate)replay.Get);
         endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
         endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
     }

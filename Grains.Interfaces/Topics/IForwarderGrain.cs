@@ -17,6 +17,17 @@ public interface IForwarderGrain : IGrainWithStringKey
 
     [Alias("status")]
     Task<IReadOnlyList<TopicForwardingStatus>> GetStatus();
+
+    /// <summary>
+    /// Starts re-shipping this silo's archived records of a topic in a time window (idempotent per id) and
+    /// returns its progress. Throws <see cref="InvalidOperationException"/> when forwarding is disabled.
+    /// </summary>
+    [Alias("start-replay")]
+    Task<ReplayStatus> StartReplay(ReplayRequest request);
+
+    /// <summary>A replay's progress on this silo, or null if it never ran here.</summary>
+    [Alias("replay-status")]
+    Task<ReplayStatus?> GetReplay(string id);
 }
 
 /// <summary>How far one topic on one silo is shipped.</summary>
@@ -30,3 +41,37 @@ public sealed record TopicForwardingStatus(
     [property: Id(5)] int InFlight,
     [property: Id(6)] long UnshippedBytes,
     [property: Id(7)] string? LastError);
+
+/// <summary>The key of a silo's forwarding grain.</summary>
+public static class Forwarders
+{
+    public static string KeyFor(SiloAddress silo) => silo.ToParsableString();
+}
+
+/// <summary>Re-ship archived records of <paramref name="Topic"/> with ingest times in [FromMs, ToMs) to Kafka.</summary>
+[GenerateSerializer, Immutable, Alias("ingest.replay-request")]
+public sealed record ReplayRequest(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Topic,
+    [property: Id(2)] long FromMs,
+    [property: Id(3)] long ToMs);
+
+[GenerateSerializer, Alias("ingest.replay-state")]
+public enum ReplayState
+{
+    Running = 0,
+    Done = 1,
+}
+
+/// <summary>A replay's progress on one silo: records re-shipped of those its archive holds in the window.</summary>
+[GenerateSerializer, Immutable, Alias("ingest.replay-status")]
+public sealed record ReplayStatus(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Topic,
+    [property: Id(2)] long FromMs,
+    [property: Id(3)] long ToMs,
+    [property: Id(4)] ReplayState State,
+    [property: Id(5)] int Segments,
+    [property: Id(6)] long RecordsTotal,
+    [property: Id(7)] long RecordsDone,
+    [property: Id(8)] string KafkaTopic);

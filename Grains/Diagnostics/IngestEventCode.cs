@@ -13,4 +13,13 @@ internal enum IngestEventCode
     SegmentHeaderInvalid = 1105,
     AppendFailed = 1200,
     DiskBudgetExhausted = 1201,
+    RotationReminderFailed = 1202,
+    SegmentArchived = 1400,
+    ShippedSegmentDeleted = 1401,
+    ArchiveRetentionApplied = 1402,
+    ArchiveEvicted = 1403,
+    ArchiveFailed = 1404,
+    ReplayStarted = 1500,
+    ReplayFinished = 1501,
+    ReplayResumed = 1502,
 }

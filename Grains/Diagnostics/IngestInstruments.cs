@@ -8,6 +8,7 @@ internal sealed class IngestInstruments
     public const string MeterName = "Ingest";
     public const string TopicTag = "topic";
     public const string OutcomeTag = "outcome";
+    public const string ReasonTag = "reason";
 
     public IngestInstruments(IMeterFactory meterFactory)
     {
@@ -17,8 +18,12 @@ internal sealed class IngestInstruments
         GroupCommits = meter.CreateCounter<long>("ingest.group_commits", "{commit}", "Writes (and flushes) that each committed one or more appends.");
         AppendsRefused = meter.CreateCounter<long>("ingest.appends.refused", "{append}", "Appends answered with anything but Appended, by outcome.");
         RecoveryCuts = meter.CreateCounter<long>("ingest.segments.recovery_cuts", "{segment}", "Segments whose tail recovery truncated (torn) or quarantined (corrupt).");
-        SegmentsSealed = meter.CreateCounter<long>("ingest.segments.sealed", "{segment}", "Segments sealed.");
-        SegmentsDeleted = meter.CreateCounter<long>("ingest.segments.deleted", "{segment}", "Segments deleted after Kafka acknowledged every record in them.");
+        SegmentsSealed = meter.CreateCounter<long>("ingest.segments.sealed", "{segment}", "Segments sealed, by reason (size, age, day change, disk full, write failed, deactivation).");
+        RotationChecks = meter.CreateCounter<long>("ingest.rotation.reminder_ticks", "{tick}", "Rotation reminder ticks handled by topic grains (each checks its topic's segment age and day).");
+        SegmentsArchived = meter.CreateCounter<long>("ingest.segments.archived", "{segment}", "Fully shipped segments moved to the archive.");
+        ArchiveDeletions = meter.CreateCounter<long>("ingest.archive.deleted", "{segment}", "Archived segments deleted, by reason (retention, disk budget).");
+        meter.CreateObservableGauge("ingest.archive.bytes", () => ArchiveBytes, "By", "Bytes held in the archive for replay.");
+        SegmentsDeleted = meter.CreateCounter<long>("ingest.segments.deleted", "{segment}", "Shipped segments deleted at once (Ingest:RetentionDays=0) or replay copies finished.");
         RecordsShipped = meter.CreateCounter<long>("ingest.records.shipped", "{record}", "Records acknowledged by Kafka.");
         DeliveryErrors = meter.CreateCounter<long>("ingest.kafka.delivery_errors", "{record}", "Delivery reports with an error (each is retried from the checkpoint).");
         meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
@@ -59,6 +64,15 @@ internal sealed class IngestInstruments
     }
 
     public Counter<long> SegmentsDeleted { get; }
+
+    public Counter<long> SegmentsArchived { get; }
+
+    public Counter<long> RotationChecks { get; }
+
+    public Counter<long> ArchiveDeletions { get; }
+
+    /// <summary>Set by the archive whenever it changes.</summary>
+    public long ArchiveBytes { get; set; }
 
     public Counter<long> RecordsShipped { get; }
 

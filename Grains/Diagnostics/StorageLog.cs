@@ -13,8 +13,8 @@ internal static partial class StorageLog
     public static partial void SegmentCreated(ILogger logger, string path);
 
     [LoggerMessage(EventId = (int)IngestEventCode.SegmentSealed, Level = LogLevel.Information,
-        Message = "Segment {Path} sealed at {Bytes} bytes")]
-    public static partial void SegmentSealed(ILogger logger, string path, long bytes);
+        Message = "Segment {Path} sealed at {Bytes} bytes ({Reason})")]
+    public static partial void SegmentSealed(ILogger logger, string path, long bytes, Rotation.SealReason reason);
 
     [LoggerMessage(EventId = (int)IngestEventCode.SegmentRecovered, Level = LogLevel.Information,
         Message = "Segment {Path} recovered after an unclean stop: {Records} record(s), {Bytes} bytes, tail {Outcome}")]
@@ -39,4 +39,28 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = (int)IngestEventCode.DiskBudgetExhausted, Level = LogLevel.Warning,
         Message = "Append to topic {Topic} refused: {Reason}")]
     public static partial void DiskBudgetExhausted(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.RotationReminderFailed, Level = LogLevel.Warning,
+        Message = "Topic {Topic}: the rotation reminder could not be changed; the grain timer and append-time checks still rotate")]
+    public static partial void RotationReminderFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.SegmentArchived, Level = LogLevel.Information,
+        Message = "Segment {Segment} of topic {Topic} fully acknowledged by Kafka; archived to {ArchivePath} ({Bytes} bytes; archive now {ArchiveBytes} bytes)")]
+    public static partial void SegmentArchived(ILogger logger, string topic, string segment, string archivePath, long bytes, long archiveBytes);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.ShippedSegmentDeleted, Level = LogLevel.Information,
+        Message = "Segment {Segment} of topic {Topic} fully acknowledged by Kafka; deleted ({Bytes} bytes; Ingest:RetentionDays is 0)")]
+    public static partial void ShippedSegmentDeleted(ILogger logger, string topic, string segment, long bytes);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.ArchiveRetentionApplied, Level = LogLevel.Information,
+        Message = "Archive day {Day} deleted by retention ({RetentionDays} days): {Segments} segment(s), {Bytes} bytes")]
+    public static partial void ArchiveDayDeleted(ILogger logger, string day, int retentionDays, int segments, long bytes);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.ArchiveEvicted, Level = LogLevel.Warning,
+        Message = "Disk budget: {Segments} archived segment(s), {Bytes} bytes, deleted before their retention to make room (oldest first, down to day {OldestKept})")]
+    public static partial void ArchiveEvicted(ILogger logger, int segments, long bytes, string oldestKept);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.ArchiveFailed, Level = LogLevel.Error,
+        Message = "Archive operation on {Path} failed; it is retried on the next pass")]
+    public static partial void ArchiveFailed(ILogger logger, Exception exception, string path);
 }

@@ -11,11 +11,11 @@ namespace Ingest.Forwarding;
 /// </summary>
 [GrainType("ingest.forwarder")]
 [PreferLocalPlacement]
-internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails silo) : Grain, IForwarderGrain
+internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
-    public static string KeyFor(SiloAddress address) => address.ToParsableString();
+    public static string KeyFor(SiloAddress address) => Forwarders.KeyFor(address);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -23,6 +23,11 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
         if (key != KeyFor(silo.SiloAddress))
         {
             throw new InvalidOperationException($"The forwarder for silo {key} must run on that silo, not on {silo.SiloAddress}.");
+        }
+
+        if (!kafka.Value.Enabled)
+        {
+            return Task.CompletedTask; // store-only silo: answers status and replay queries, ships nothing
         }
 
         engine.Start();
@@ -44,6 +49,18 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
     public Task Stop() => engine.StopAsync(StopGrace);
 
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
+
+    public Task<ReplayStatus> StartReplay(ReplayRequest request)
+    {
+        if (!kafka.Value.Enabled)
+        {
+            throw new InvalidOperationException("Forwarding to Kafka is disabled on this silo (Kafka:Enabled=false): there is nothing to replay into.");
+        }
+
+        return Task.FromResult(engine.StartReplay(request));
+    }
+
+    public Task<ReplayStatus?> GetReplay(string id) => Task.FromResult(engine.GetReplay(id));
 }
 
 /// <summary>Activates this silo's forwarder when the silo becomes active, and stops it first at shutdown.</summary>

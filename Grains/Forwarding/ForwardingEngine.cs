@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
+using Ingest.Archive;
 using Ingest.Diagnostics;
+using Ingest.Hosting;
 using Ingest.Kafka;
 using Ingest.Options;
+using Ingest.Replay;
 using Ingest.Storage;
 using Ingest.Topics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +22,9 @@ internal interface IAppendListener
 /// <summary>
 /// One <see cref="TopicShipper"/> per topic directory of this silo's data directory, started for
 /// every directory found at start (leftovers from earlier runs or from topic grains that moved away)
-/// and for every topic that appends later. Owned by the silo's <see cref="ForwarderGrain"/>.
+/// and for every topic that appends later; plus one per unfinished replay job (resumed at start).
+/// Shipped segments go to the <see cref="SegmentArchive"/>, whose retention runs on every rescan.
+/// Owned by the silo's <see cref="ForwarderGrain"/>.
 /// </summary>
 internal sealed class ForwardingEngine(
     SegmentStore store,
@@ -26,13 +32,17 @@ internal sealed class ForwardingEngine(
     KafkaProducerHost producer,
     IOptions<KafkaOptions> kafka,
     IOptions<IngestOptions> ingest,
-    DiskBudget budget,
+    SegmentArchive archive,
     IngestInstruments instruments,
     ILoggerFactory loggers,
-    TimeProvider time) : IAppendListener, IAsyncDisposable
+    TimeProvider time,
+    [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock) : IAppendListener, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, TopicShipper> _shippers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ReplayJob Job, TopicShipper? Shipper)> _replays = new(StringComparer.Ordinal);
+    private readonly Lock _replayLock = new();
     private readonly ILogger _logger = loggers.CreateLogger("Ingest.Forwarding");
+    private readonly bool _fsync = ingest.Value.Durability == Durability.Fsync;
     private volatile bool _running;
 
     public void Start()
@@ -44,8 +54,11 @@ internal sealed class ForwardingEngine(
 
         endpoint.Start();
         _running = true;
+        ResumeReplays();
         Rescan();
     }
+
+    public string ReplayRoot => Path.Combine(store.Root, ReplayJob.DirectoryName);
 
     /// <summary>Starts shippers for topic directories not yet shipped and wakes all (a safety net behind the append signals).</summary>
     public void Rescan()
@@ -62,6 +75,98 @@ internal sealed class ForwardingEngine(
             {
                 ShipperFor(topic).Wake();
             }
+        }
+
+        archive.ApplyRetention();
+    }
+
+    /// <summary>Starts (or, for a known id, reports) a replay of archived records; see <see cref="ReplayJob"/>.</summary>
+    public ReplayStatus StartReplay(ReplayRequest request)
+    {
+        if (!_running)
+        {
+            throw new InvalidOperationException("Forwarding to Kafka is not running on this silo.");
+        }
+
+        lock (_replayLock)
+        {
+            if (_replays.TryGetValue(request.Id, out var known))
+            {
+                return known.Job.Status();
+            }
+
+            var from = DateTimeOffset.FromUnixTimeMilliseconds(request.FromMs).UtcDateTime;
+            var to = DateTimeOffset.FromUnixTimeMilliseconds(Math.Max(request.FromMs, request.ToMs - 1)).UtcDateTime;
+            var segments = archive.Segments(request.Topic, from, to);
+            var job = ReplayJob.Create(ReplayRoot, request, kafka.Value.KafkaTopicFor(request.Topic), segments, clock.GetUtcNow().ToUnixTimeMilliseconds(), _fsync);
+            var status = job.Status();
+            ForwardingLog.ReplayStarted(_logger, request.Id, request.Topic, from, DateTimeOffset.FromUnixTimeMilliseconds(request.ToMs).UtcDateTime, status.Segments, status.RecordsTotal);
+            Run(job);
+            return status;
+        }
+    }
+
+    public ReplayStatus? GetReplay(string id)
+    {
+        if (_replays.TryGetValue(id, out var known))
+        {
+            return known.Job.Status();
+        }
+
+        // A finished job from an earlier run of this silo.
+        return ReplayJob.Load(Path.Combine(ReplayRoot, id))?.Status();
+    }
+
+    private void ResumeReplays()
+    {
+        if (!Directory.Exists(ReplayRoot))
+        {
+            return;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(ReplayRoot))
+        {
+            if (ReplayJob.Load(directory) is { IsDone: false } job)
+            {
+                ForwardingLog.ReplayResumed(_logger, job.File.Id, job.File.Topic);
+                Run(job);
+            }
+        }
+    }
+
+    private void Run(ReplayJob job)
+    {
+        var shipper = new TopicShipper(
+            job.File.Topic,
+            job.Directory,
+            producer,
+            endpoint,
+            kafka.Value,
+            RemoveReplayLink,
+            _fsync,
+            instruments,
+            _logger,
+            time,
+            new ShipWindow(job.File.FromMs, job.File.ToMs),
+            () =>
+            {
+                job.MarkDone(_fsync);
+                ForwardingLog.ReplayFinished(_logger, job.File.Id, job.File.Topic, job.File.TotalRecords);
+            });
+        _replays[job.File.Id] = (job, shipper);
+        shipper.Start();
+    }
+
+    private static bool RemoveReplayLink(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 
@@ -85,6 +190,8 @@ internal sealed class ForwardingEngine(
         _running = false;
         var stopping = _shippers.Values.ToList();
         _shippers.Clear();
+        stopping.AddRange(_replays.Values.Select(r => r.Shipper).OfType<TopicShipper>());
+        _replays.Clear();
         await Task.WhenAll(stopping.Select(s => s.StopAsync(grace)));
         foreach (var shipper in stopping)
         {
@@ -105,8 +212,8 @@ internal sealed class ForwardingEngine(
             producer,
             endpoint,
             kafka.Value,
-            budget,
-            ingest.Value.Durability == Durability.Fsync,
+            path => archive.Retire(topic, path),
+            _fsync,
             instruments,
             _logger,
             time);
@@ -116,11 +223,27 @@ internal sealed class ForwardingEngine(
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var shipper in _shippers.Values)
+        foreach (var shipper in _shippers.Values.Concat(_replays.Values.Select(r => r.Shipper).OfType<TopicShipper>()))
         {
             await shipper.DisposeAsync();
         }
 
         _shippers.Clear();
+        _replays.Clear();
     }
+}
+
+internal static partial class ForwardingLog
+{
+    [LoggerMessage(EventId = (int)IngestEventCode.ReplayStarted, Level = LogLevel.Information,
+        Message = "Replay {Id} of topic {Topic} from {From:o} to {To:o} started: {Segments} archived segment(s), {Records} record(s) in the window")]
+    public static partial void ReplayStarted(ILogger logger, string id, string topic, DateTime from, DateTime to, int segments, long records);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.ReplayResumed, Level = LogLevel.Information,
+        Message = "Replay {Id} of topic {Topic} resumed from its checkpoint")]
+    public static partial void ReplayResumed(ILogger logger, string id, string topic);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.ReplayFinished, Level = LogLevel.Information,
+        Message = "Replay {Id} of topic {Topic} finished: {Records} record(s) acknowledged by Kafka")]
+    public static partial void ReplayFinished(ILogger logger, string id, string topic, long records);
 }

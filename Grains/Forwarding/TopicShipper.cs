@@ -5,7 +5,6 @@ using Ingest.Diagnostics;
 using Ingest.Kafka;
 using Ingest.Records;
 using Ingest.Segments;
-using Ingest.Storage;
 using Ingest.Topics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -22,7 +21,11 @@ namespace Ingest.Forwarding;
 /// thread, in any order across partitions) only mark their slot; this loop advances the acknowledged
 /// position over the prefix of successful slots. The checkpoint is that position, persisted.</item>
 /// <item>After the last record of a sealed segment a marker slot follows; when it reaches the head,
-/// every record of the segment is acknowledged: the checkpoint moves past it, then the file is deleted.</item>
+/// every record of the segment is acknowledged: the checkpoint moves past it, then the file is retired
+/// (archived, see Archive/SegmentArchive.cs, or for a replay, its link deleted).</item>
+/// <item>A replay shipper reads a replay job's directory instead, ships only records inside the job's
+/// time window (the others take a slot that is complete at once, so the checkpoint still passes them),
+/// and finishes when its directory holds no segment.</item>
 /// <item>Any failed report (or a rebuilt producer): wait until every report in flight is in, rewind
 /// reading to the acknowledged position, back off, resend. Nothing is skipped; duplicates are bounded
 /// by the window.</item>
@@ -40,7 +43,9 @@ internal sealed class TopicShipper : IAsyncDisposable
     private readonly KafkaProducerHost _producer;
     private readonly KafkaEndpoint _endpoint;
     private readonly KafkaOptions _options;
-    private readonly DiskBudget _budget;
+    private readonly Func<string, bool> _retire;
+    private readonly ShipWindow _window;
+    private readonly Action? _finished;
     private readonly IngestInstruments _instruments;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -76,11 +81,13 @@ internal sealed class TopicShipper : IAsyncDisposable
         KafkaProducerHost producer,
         KafkaEndpoint endpoint,
         KafkaOptions options,
-        DiskBudget budget,
+        Func<string, bool> retire,
         bool fsync,
         IngestInstruments instruments,
         ILogger logger,
-        TimeProvider time)
+        TimeProvider time,
+        ShipWindow window = default,
+        Action? finished = null)
     {
         _topic = topic;
         _directory = directory;
@@ -88,7 +95,9 @@ internal sealed class TopicShipper : IAsyncDisposable
         _producer = producer;
         _endpoint = endpoint;
         _options = options;
-        _budget = budget;
+        _retire = retire;
+        _window = window;
+        _finished = finished;
         _fsync = fsync;
         _instruments = instruments;
         _logger = logger;
@@ -168,7 +177,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             // Segments below the checkpoint were shipped; a crash came between the checkpoint and the delete.
             foreach (var (sequence, path) in segments.Where(s => s.Sequence < saved.Segment && s.Path.EndsWith(SegmentFile.SealedExtension, StringComparison.Ordinal)))
             {
-                DeleteShipped(sequence, path);
+                Retire(sequence, path);
             }
 
             KafkaLog.Resuming(_logger, _topic, saved.Segment, saved.Offset);
@@ -215,6 +224,13 @@ internal sealed class TopicShipper : IAsyncDisposable
             Persist(force: false);
             if (!Fill())
             {
+                if (_finished is not null && _count == 0 && ListSegments().Count == 0)
+                {
+                    Persist(force: true);
+                    _finished();
+                    return;
+                }
+
                 await WaitAsync(IdlePoll);
             }
         }
@@ -239,12 +255,16 @@ internal sealed class TopicShipper : IAsyncDisposable
                 CountShipped(ref records);
                 _acked = new Checkpoint(slot.Segment + 1, SegmentFile.HeaderSize);
                 Persist(force: true);
-                DeleteShipped(slot.Segment, Path.Combine(_directory, SegmentFile.FileName(slot.Segment, SegmentFile.SealedExtension)));
+                Retire(slot.Segment, Path.Combine(_directory, SegmentFile.FileName(slot.Segment, SegmentFile.SealedExtension)));
             }
             else
             {
                 _acked = new Checkpoint(slot.Segment, slot.EndOffset);
-                records++;
+                if (!slot.Skipped)
+                {
+                    records++;
+                }
+
                 _unpersistedRecords++;
             }
 
@@ -292,6 +312,14 @@ internal sealed class TopicShipper : IAsyncDisposable
                     if (status != FrameStatus.Ok)
                     {
                         break;
+                    }
+
+                    if (!_window.Contains(record.TimestampMs))
+                    {
+                        Push(_readSegment, _readOffset + consumed + size, size, segmentEnd: false, skipped: true);
+                        consumed += size;
+                        progressed = true;
+                        continue;
                     }
 
                     if (!Send(record, _readOffset + consumed + size, size))
@@ -366,7 +394,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
             Headers = [new Header("ingest-time", AsciiDigits(record.TimestampMs))],
         };
-        var slot = Push(_readSegment, endOffset, frameSize, segmentEnd: false);
+        var slot = Push(_readSegment, endOffset, frameSize, segmentEnd: false, skipped: false);
         Interlocked.Increment(ref _pendingReports);
         try
         {
@@ -396,7 +424,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         return digits[..written].ToArray();
     }
 
-    private Slot Push(long segment, long endOffset, int bytes, bool segmentEnd)
+    private Slot Push(long segment, long endOffset, int bytes, bool segmentEnd, bool skipped)
     {
         var index = (_head + _count) % _ring.Length;
         var slot = _ring[index] ??= new Slot(this);
@@ -404,7 +432,8 @@ internal sealed class TopicShipper : IAsyncDisposable
         slot.EndOffset = endOffset;
         slot.Bytes = bytes;
         slot.SegmentEnd = segmentEnd;
-        Volatile.Write(ref slot.State, segmentEnd ? Slot.Delivered : Slot.Pending);
+        slot.Skipped = skipped;
+        Volatile.Write(ref slot.State, segmentEnd || skipped ? Slot.Delivered : Slot.Pending);
         _count++;
         _inFlightBytes += bytes;
         return slot;
@@ -412,7 +441,7 @@ internal sealed class TopicShipper : IAsyncDisposable
 
     private void PushSegmentEnd()
     {
-        Push(_readSegment, _readOffset, 0, segmentEnd: true);
+        Push(_readSegment, _readOffset, 0, segmentEnd: true, skipped: false);
         CloseReadHandle();
         _readSegment++;
         _readOffset = SegmentFile.HeaderSize;
@@ -466,21 +495,12 @@ internal sealed class TopicShipper : IAsyncDisposable
         KafkaLog.SealedSegmentCorrupt(_logger, _topic, path, _readOffset, length - _readOffset, quarantine);
     }
 
-    private void DeleteShipped(long sequence, string path)
+    private void Retire(long sequence, string path)
     {
-        var length = SafeLength(path);
-        try
+        if (_retire(path))
         {
-            File.Delete(path);
+            KafkaLog.SegmentShipped(_logger, _topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension), Volatile.Read(ref _shippedRecords));
         }
-        catch (IOException)
-        {
-            return;
-        }
-
-        _budget.Release(length);
-        _instruments.SegmentsDeleted.Add(1, _topicTag);
-        KafkaLog.SegmentShipped(_logger, _topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension), Volatile.Read(ref _shippedRecords));
     }
 
     private void Persist(bool force)
@@ -632,6 +652,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         public long EndOffset;
         public int Bytes;
         public bool SegmentEnd;
+        public bool Skipped;
         public int State;
 
         public Action<DeliveryReport<byte[]?, byte[]>> OnDelivered { get; }
@@ -659,4 +680,10 @@ internal sealed class TopicShipper : IAsyncDisposable
             _owner.Wake();
         }
     }
+}
+
+/// <summary>The record times a shipper sends: [FromMs, ToMs). The default window holds every record.</summary>
+internal readonly record struct ShipWindow(long FromMs, long ToMs)
+{
+    public bool Contains(long timestampMs) => (FromMs == 0 && ToMs == 0) || (timestampMs >= FromMs && timestampMs < ToMs);
 }

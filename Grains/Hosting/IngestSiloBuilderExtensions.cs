@@ -22,11 +22,13 @@ public static class IngestSiloBuilderExtensions
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddKeyedSingleton<TimeProvider>(IngestClock.ServiceKey, (sp, _) => sp.GetRequiredService<TimeProvider>());
         services.AddMetrics();
         services.TryAddSingleton<IngestInstruments>();
         services.TryAddSingleton<DiskBudget>();
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
+        services.TryAddSingleton<Archive.SegmentArchive>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
 
         // Forwarding to Kafka (sections Kafka and DevKafka).

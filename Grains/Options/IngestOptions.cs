@@ -41,6 +41,26 @@ public sealed class IngestOptions
     /// </summary>
     public long MaxSegmentBytes { get; set; } = 128L * 1024 * 1024;
 
+    /// <summary>
+    /// A segment is sealed once its first record is this old (checked on append, by a grain timer at
+    /// the deadline, and by the topic's reminder). Segments are also sealed when the UTC day changes,
+    /// so a segment never spans two days. Default 1 hour.
+    /// </summary>
+    public TimeSpan RotateAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Period of each topic's rotation reminder: the durable check behind the grain timer. Orleans
+    /// refuses periods under its <c>ReminderOptions.MinimumReminderPeriod</c> (1 minute). Default 1 minute.
+    /// </summary>
+    public TimeSpan RotationReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Days a shipped segment is kept in <c>archive/&lt;yyyyMMdd&gt;/&lt;topic&gt;/</c> for replay: the
+    /// archive of day D is deleted once the UTC date is past D + RetentionDays. 0 deletes a segment as
+    /// soon as Kafka has acknowledged all of it. Default 7.
+    /// </summary>
+    public int RetentionDays { get; set; } = 7;
+
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 }
 
@@ -72,6 +92,21 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (options.MaxSegmentBytes < 4096)
         {
             errors.Add($"Ingest:MaxSegmentBytes must be at least 4096 (was {options.MaxSegmentBytes}).");
+        }
+
+        if (options.RotateAfter < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Ingest:RotateAfter must be at least 1 second (was {options.RotateAfter}).");
+        }
+
+        if (options.RotationReminderPeriod < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Ingest:RotationReminderPeriod must be at least 1 second (was {options.RotationReminderPeriod}).");
+        }
+
+        if (options.RetentionDays is < 0 or > 3650)
+        {
+            errors.Add($"Ingest:RetentionDays must be between 0 and 3650 (was {options.RetentionDays}).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

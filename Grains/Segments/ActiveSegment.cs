@@ -12,15 +12,19 @@ internal sealed class ActiveSegment : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly bool _fsync;
 
-    private ActiveSegment(string path, SafeFileHandle handle, long length, bool fsync)
+    private ActiveSegment(string path, SafeFileHandle handle, long length, bool fsync, long createdUnixMs)
     {
         Path = path;
+        CreatedUnixMs = createdUnixMs;
         _handle = handle;
         Length = length;
         _fsync = fsync;
     }
 
     public string Path { get; }
+
+    /// <summary>When the segment was opened for its first record (the header's time): what rotation by age and day reads.</summary>
+    public long CreatedUnixMs { get; }
 
     /// <summary>Bytes in the file, header included, up to the end of the last completed append.</summary>
     public long Length { get; private set; }
@@ -41,7 +45,7 @@ internal sealed class ActiveSegment : IDisposable
                 DirectorySync.Fsync(System.IO.Path.GetDirectoryName(path)!);
             }
 
-            return new ActiveSegment(path, handle, SegmentFile.HeaderSize, fsync) { Faults = faults };
+            return new ActiveSegment(path, handle, SegmentFile.HeaderSize, fsync, createdUnixMs) { Faults = faults };
         }
         catch
         {

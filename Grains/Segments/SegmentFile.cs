@@ -44,6 +44,23 @@ internal static class SegmentFile
         return long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : -1;
     }
 
+    /// <summary>The creation time in a segment's header (the time its first record was written), or null if unreadable.</summary>
+    public static long? ReadCreatedMs(string path)
+    {
+        Span<byte> header = stackalloc byte[HeaderSize];
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return RandomAccess.Read(handle, header, 0) == HeaderSize && IsValidHeader(header)
+                ? BinaryPrimitives.ReadInt64LittleEndian(header[8..])
+                : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public static string SealedPathOf(string activePath) =>
         Path.ChangeExtension(activePath, SealedExtension);
 }

@@ -78,6 +78,16 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             }
         }
 
+        // Archived segments count against the budget too (see Archive/SegmentArchive.cs).
+        var archive = Path.Combine(Root, Archive.SegmentArchive.DirectoryName);
+        if (Directory.Exists(archive))
+        {
+            foreach (var file in Directory.EnumerateFiles(archive, "*", SearchOption.AllDirectories))
+            {
+                bytes += new FileInfo(file).Length;
+            }
+        }
+
         _budget.Initialize(Root, bytes);
         StorageLog.DataDirectoryOpened(_logger, Root, segments, bytes, _options.Durability);
     }

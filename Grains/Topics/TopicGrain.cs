@@ -1,7 +1,10 @@
+using Ingest.Archive;
 using Ingest.Diagnostics;
 using Ingest.Forwarding;
+using Ingest.Hosting;
 using Ingest.Options;
 using Ingest.Records;
+using Ingest.Rotation;
 using Ingest.Segments;
 using Ingest.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +20,11 @@ namespace Ingest.Topics;
 /// waits for its fsync join the next commit; each commit is one gathered write (and one fsync under
 /// Fsync durability), and every append in it gets the commit's result. All state is touched on the
 /// activation's turn, so no locks are needed.
+/// <para>Rotation (see <see cref="RotationPolicy"/>): size is checked after each commit, age and the UTC
+/// day before each write, and an idle segment is sealed by a grain timer at its deadline, backed by a
+/// durable reminder (<c>Ingest:RotationReminderPeriod</c>) that the grain drops once it has been idle for a
+/// whole period. A seal requested while a commit is in flight waits for that commit, so a record is
+/// never split from its commit nor written to a sealed file.</para>
 /// </summary>
 [GrainType("ingest.topic")]
 [Reentrant]
@@ -25,13 +33,17 @@ internal sealed class TopicGrain(
     DiskBudget budget,
     IngestInstruments instruments,
     ILogger<TopicGrain> logger,
-    TimeProvider time,
+    [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock,
     IOptions<IngestOptions> options,
     IAppendListener listener,
-    IServiceProvider services) : Grain, ITopicGrain
+    SegmentArchive archive,
+    IServiceProvider services) : Grain, ITopicGrain, IRemindable
 {
+    private const string RotationReminder = "ingest.rotate";
+
     private readonly IFileFaults? _faults = services.GetService<IFileFaults>();
-    private readonly long _maxSegmentBytes = options.Value.MaxSegmentBytes;
+    private readonly RotationPolicy _policy = new(options.Value.RotateAfter, options.Value.MaxSegmentBytes);
+    private readonly TimeSpan _reminderPeriod = options.Value.RotationReminderPeriod;
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
     private List<PendingAppend> _committing = [];
@@ -40,6 +52,10 @@ internal sealed class TopicGrain(
     private TopicSegments? _segments;
     private ActiveSegment? _active;
     private KeyValuePair<string, object?> _topicTag;
+    private IGrainTimer? _rotationTimer;
+    private bool _reminderRegistered;
+    private bool _appendedSinceTick;
+    private SealReason? _sealAfterCommit;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -56,8 +72,39 @@ internal sealed class TopicGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        SealActive();
+        _rotationTimer?.Dispose();
+        SealActive(SealReason.Deactivation);
         return Task.CompletedTask;
+    }
+
+    /// <summary>The durable check: seals a segment past its deadline; forgets itself once the topic is idle.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != RotationReminder)
+        {
+            return;
+        }
+
+        instruments.RotationChecks.Add(1, _topicTag);
+        SealIfDue();
+        if (_active is null && !_appendedSinceTick && !_commitLoopRunning)
+        {
+            // Idle for a whole period with nothing open: the next segment registers it again.
+            _reminderRegistered = false;
+            try
+            {
+                if (await this.GetReminder(RotationReminder) is { } reminder)
+                {
+                    await this.UnregisterReminder(reminder);
+                }
+            }
+            catch (Exception e)
+            {
+                StorageLog.RotationReminderFailed(logger, e, _topic);
+            }
+        }
+
+        _appendedSinceTick = false;
     }
 
     public ValueTask<AppendResult> Append(AppendBatch batch)
@@ -69,20 +116,19 @@ internal sealed class TopicGrain(
             return new(new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames"));
         }
 
-        if (!budget.TryReserve(bytes, out var reason))
+        if (!budget.TryReserve(bytes, out var reason) && (archive.Evict(bytes) == 0 || !budget.TryReserve(bytes, out reason)))
         {
+            // Archived segments went first (oldest first); what is left is unshipped and never deleted.
             // Seal what is written so the forwarder can ship it and free its space; new appends get
             // 503 until it has.
-            if (!_commitLoopRunning)
-            {
-                SealActive();
-            }
+            RequestSeal(SealReason.DiskFull);
 
             StorageLog.DiskBudgetExhausted(logger, _topic, reason);
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.DiskFull)));
             return new(new AppendResult(AppendStatus.DiskFull, reason));
         }
 
+        _appendedSinceTick = true;
         var pending = new PendingAppend(batch);
         _waiting.Add(pending);
         if (!_commitLoopRunning)
@@ -114,6 +160,12 @@ internal sealed class TopicGrain(
         {
             _commitLoopRunning = false;
         }
+
+        if (_sealAfterCommit is { } reason)
+        {
+            _sealAfterCommit = null;
+            SealActive(reason);
+        }
     }
 
     /// <summary>One write (and fsync) for every append in <paramref name="group"/>.</summary>
@@ -132,6 +184,12 @@ internal sealed class TopicGrain(
         var written = false;
         try
         {
+            if (_active is not null && _policy.DueByTime(_active.CreatedUnixMs, clock.GetUtcNow()) is { } due)
+            {
+                // Exact: no record of a new day (or past the age limit) joins the old segment.
+                SealActive(due);
+            }
+
             _active ??= OpenSegment();
             _active.Append(_parts, bytes);
             written = true;
@@ -150,7 +208,7 @@ internal sealed class TopicGrain(
 
             StorageLog.AppendFailed(logger, e, _topic, _active?.Path, records);
             instruments.AppendsRefused.Add(group.Count, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.WriteFailed)));
-            SealActive();
+            SealActive(SealReason.WriteFailed);
             return new AppendResult(AppendStatus.WriteFailed, "the segment could not be written: " + e.Message);
         }
         finally
@@ -161,9 +219,9 @@ internal sealed class TopicGrain(
         instruments.RecordsAppended.Add(records, _topicTag);
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
-        if (_active.Length >= _maxSegmentBytes)
+        if (_policy.DueBySize(_active.Length))
         {
-            SealActive();
+            SealActive(SealReason.Size);
         }
 
         listener.OnAppended(_topic);
@@ -173,12 +231,76 @@ internal sealed class TopicGrain(
     private ActiveSegment OpenSegment()
     {
         var path = _segments!.NextActivePath();
-        var segment = ActiveSegment.Create(path, time.GetUtcNow().ToUnixTimeMilliseconds(), store.Fsync, _faults);
+        var segment = ActiveSegment.Create(path, clock.GetUtcNow().ToUnixTimeMilliseconds(), store.Fsync, _faults);
         StorageLog.SegmentCreated(logger, path);
+        ArmRotationTimer(segment);
+        if (!_reminderRegistered)
+        {
+            _reminderRegistered = true;
+            _ = RegisterReminderAsync();
+        }
+
         return segment;
     }
 
-    private void SealActive()
+    private void ArmRotationTimer(ActiveSegment segment)
+    {
+        _rotationTimer?.Dispose();
+        var due = _policy.Deadline(segment.CreatedUnixMs) - clock.GetUtcNow();
+        _rotationTimer = this.RegisterGrainTimer(
+            _ =>
+            {
+                SealIfDue();
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions { DueTime = due > TimeSpan.Zero ? due : TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan, Interleave = true });
+    }
+
+    private async Task RegisterReminderAsync()
+    {
+        try
+        {
+            await this.RegisterOrUpdateReminder(RotationReminder, _reminderPeriod, _reminderPeriod);
+        }
+        catch (Exception e)
+        {
+            _reminderRegistered = false;
+            StorageLog.RotationReminderFailed(logger, e, _topic);
+        }
+    }
+
+    /// <summary>From the timer or the reminder: seals the active segment if time says so, else re-arms the timer.</summary>
+    private void SealIfDue()
+    {
+        if (_active is not { } active)
+        {
+            return;
+        }
+
+        if (_policy.DueByTime(active.CreatedUnixMs, clock.GetUtcNow()) is { } reason)
+        {
+            RequestSeal(reason);
+        }
+        else
+        {
+            ArmRotationTimer(active);
+        }
+    }
+
+    /// <summary>Seals now, or right after the commit in flight (never under a write or fsync).</summary>
+    private void RequestSeal(SealReason reason)
+    {
+        if (_commitLoopRunning)
+        {
+            _sealAfterCommit ??= reason;
+        }
+        else
+        {
+            SealActive(reason);
+        }
+    }
+
+    private void SealActive(SealReason reason)
     {
         var active = _active;
         if (active is null)
@@ -190,8 +312,8 @@ internal sealed class TopicGrain(
         try
         {
             var sealedPath = active.Seal();
-            instruments.SegmentsSealed.Add(1, _topicTag);
-            StorageLog.SegmentSealed(logger, sealedPath, active.Length);
+            instruments.SegmentsSealed.Add(1, _topicTag, new(IngestInstruments.ReasonTag, reason.ToString()));
+            StorageLog.SegmentSealed(logger, sealedPath, active.Length, reason);
             listener.OnAppended(_topic);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -31,7 +31,16 @@ public class InProcessSilo : IAsyncLifetime
     {
     }
 
-    public async ValueTask InitializeAsync()
+    public ValueTask InitializeAsync() => StartAsync();
+
+    /// <summary>Stops the silo gracefully (grains deactivate, checkpoints persist) and starts a new one on the same data directory.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync();
+    }
+
+    private async ValueTask StartAsync()
     {
         var settings = new Dictionary<string, string?>
         {
@@ -60,15 +69,20 @@ public class InProcessSilo : IAsyncLifetime
         await Poll.Until(async () => (await Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the in-process silo to report ready on /readyz");
     }
 
-    public virtual async ValueTask DisposeAsync()
+    private async Task StopAsync()
     {
         Http?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+            _app = null;
         }
+    }
 
+    public virtual async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _data.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -35,6 +35,34 @@ public static class StoredRecords
         return records;
     }
 
+    /// <summary>Every archived record of a topic: archive/&lt;day&gt;/&lt;topic&gt;/*.seg, by day then segment.</summary>
+    public static List<StoredRecord> ReadArchive(string dataDirectory, string topic)
+    {
+        var records = new List<StoredRecord>();
+        foreach (var file in ArchivedSegments(dataDirectory, topic))
+        {
+            var name = Path.GetFileName(file);
+            var scan = SegmentReader.Scan(file, (in RecordView record, long offset) =>
+                records.Add(new StoredRecord(name, offset, record.TimestampMs, record.HasKey ? record.Key.ToArray() : null, record.Value.ToArray())));
+            Assert.True(scan.End == ScanEnd.Clean, $"{file} should scan clean but ended {scan.End}");
+        }
+
+        return records;
+    }
+
+    /// <summary>archive/&lt;day&gt;/&lt;topic&gt;/*.seg, by day then name.</summary>
+    public static string[] ArchivedSegments(string dataDirectory, string topic)
+    {
+        var archive = Path.Combine(dataDirectory, "archive");
+        return Directory.Exists(archive)
+            ? Directory.GetDirectories(archive).Order(StringComparer.Ordinal)
+                .Select(day => Path.Combine(day, topic))
+                .Where(Directory.Exists)
+                .SelectMany(directory => Directory.GetFiles(directory, "*.seg").Order(StringComparer.Ordinal))
+                .ToArray()
+            : [];
+    }
+
     public static string[] SegmentsOf(string topicDirectory) =>
         Directory.GetFiles(topicDirectory)
             .Where(f => f.EndsWith(".seg", StringComparison.Ordinal) || f.EndsWith(".active", StringComparison.Ordinal))
