@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use. Installed only when missing.
-PACKAGES=(kcat)
+PACKAGES=(kcat redis-server)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -24,6 +24,13 @@ command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is req
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# The whole solution (benchmarks included) must build, not only what the tests reference.
+if ! dotnet build Ingest.sln -c Debug -v q -nologo; then
+  echo "test.sh: the solution does not build"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 set +e
 dotnet test --solution Ingest.sln -c Debug --report-trx --results-directory "$results" --timeout 25m "$@"

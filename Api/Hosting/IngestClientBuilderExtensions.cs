@@ -15,7 +15,20 @@ public static class IngestClientBuilderExtensions
     /// </summary>
     public static IClientBuilder UseIngestCluster(this IClientBuilder client, ClusterSettings cluster)
     {
-        client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
+        if (cluster.UsesRedis)
+        {
+            client.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!));
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+        }
+        else
+        {
+            client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
+        }
+
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
         client.Services.AddSingleton<IClientConnectionRetryFilter, GatewayRetryFilter>();
         return client;

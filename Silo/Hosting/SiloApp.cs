@@ -18,8 +18,7 @@ public static class SiloApp
         var cluster = ClusterSettings.From(builder.Configuration);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, null, cluster.ServiceId, cluster.ClusterId);
-            silo.UseInMemoryReminderService();
+            UseCluster(silo, cluster);
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
             silo.AddIngest();
             silo.Services.AddSingleton<SiloActivity>();
@@ -32,5 +31,43 @@ public static class SiloApp
         var app = builder.Build();
         app.MapIngestApi();
         return app;
+    }
+
+    /// <summary>
+    /// Redis membership and reminders when <c>Cluster:Redis</c> is set (a real cluster), else one silo on
+    /// localhost with in-memory reminders. Membership is tuned to declare a dead silo in seconds, with
+    /// Orleans' indirect probes and degradation-aware timeouts left on.
+    /// </summary>
+    private static void UseCluster(ISiloBuilder silo, ClusterSettings cluster)
+    {
+        if (!cluster.UsesRedis)
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, null, cluster.ServiceId, cluster.ClusterId);
+            silo.UseInMemoryReminderService();
+            return;
+        }
+
+        silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!));
+        silo.UseRedisReminderService(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!));
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+        if (string.IsNullOrWhiteSpace(cluster.AdvertisedAddress))
+        {
+            silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = cluster.ProbeTimeout;
+            o.NumMissedProbesLimit = cluster.MissedProbesLimit;
+            o.TableRefreshTimeout = TimeSpan.FromSeconds(10);
+        });
     }
 }

@@ -9,7 +9,6 @@ using Ingest.Kafka.DevBroker;
 using Ingest.Options;
 using Ingest.Records;
 using Ingest.Segments;
-using Ingest.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -118,28 +117,24 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
         }
 
         var kafka = Options.Create(new KafkaOptions { BootstrapServers = broker.BootstrapServers });
-        var ingest = Options.Create(new IngestOptions { DataDirectory = root });
         var instruments = new IngestInstruments(meters);
         await using var endpoint = new KafkaEndpoint(kafka, Options.Create(new DevKafkaOptions()), NullLogger<KafkaEndpoint>.Instance);
         endpoint.Start();
         using var producer = new KafkaProducerHost(kafka, endpoint, instruments, NullLogger<KafkaProducerHost>.Instance);
         _ = producer.Producer; // connect before the clock starts, as the plain producer's Build does
-        var budget = new DiskBudget(ingest, TimeProvider.System);
-        budget.Initialize(root, new FileInfo(SegmentFile.SealedPathOf(path)).Length);
+        // The shipper retires the segment once every record in it is acknowledged (here: deletes it).
+        var shipped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool Retire(string sealedSegment)
+        {
+            File.Delete(sealedSegment);
+            shipped.TrySetResult();
+            return true;
+        }
 
         var clock = Stopwatch.StartNew();
-        await using var shipper = new TopicShipper(topic, directory, producer, endpoint, kafka.Value, budget, fsync: false, instruments, NullLogger.Instance, TimeProvider.System);
+        await using var shipper = new TopicShipper(topic, directory, producer, endpoint, kafka.Value, Retire, fsync: false, instruments, NullLogger.Instance, TimeProvider.System);
         shipper.Start();
-        var sealedPath = SegmentFile.SealedPathOf(path);
-        while (File.Exists(sealedPath))
-        {
-            // The shipper deletes the segment once every record in it is acknowledged.
-            await Task.Delay(5);
-            if (clock.Elapsed > TimeSpan.FromMinutes(5))
-            {
-                throw new TimeoutException("the forwarder did not finish in 5 minutes");
-            }
-        }
+        await shipped.Task.WaitAsync(TimeSpan.FromMinutes(5));
 
         var seconds = clock.Elapsed.TotalSeconds;
         var status = shipper.Status();
