@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Ingest.Kafka.DevBroker;
+using Ingest.Tests.Infrastructure;
+using Ingest.Tests.Kafka;
+
+namespace Ingest.Tests.Process;
+
+/// <summary>
+/// A real cluster of separate processes on loopback: redis-server for membership and reminders, two
+/// silo processes (each its own data directory) and one Api frontend, all shipping to one mock Kafka
+/// cluster hosted by the test.
+/// </summary>
+[Collection(nameof(ProcessTests))]
+public sealed class ClusterTests : IAsyncLifetime
+{
+    private static readonly string[] Topics = Enumerable.Range(0, 20).Select(i => $"spread-{i:D2}").ToArray();
+
+    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly TempDirectory _dataA = new("ingest-cluster-a");
+    private readonly TempDirectory _dataB = new("ingest-cluster-b");
+    private readonly ConcurrentDictionary<string, Ledger> _ledgers = new();
+    private RedisServer _redis = null!;
+    private MockKafkaCluster _kafka = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _kafka = MockKafkaCluster.Start(brokers: 1);
+        foreach (var topic in Topics)
+        {
+            _kafka.CreateTopic(topic, partitions: 2);
+            _ledgers[topic] = new Ledger();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _kafka.DisposeAsync();
+        await _redis.DisposeAsync();
+        _dataA.Dispose();
+        _dataB.Dispose();
+    }
+
+    [Fact]
+    public async Task topics_spread_over_two_silos_a_sigkilled_silos_topics_accept_again_within_seconds_and_everything_reaches_kafka()
+    {
+        await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
+        var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var api = HostProcess.Start("Api", Frontend());
+        await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
+        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+
+        for (var i = 0; i < Topics.Length; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, await _ledgers[Topics[i]].PostOne(client, Topics[i], $"{Topics[i]}-first", null, 0));
+        }
+
+        // Orleans placed the topic grains on both silos: each wrote its topics' segments to its own disk.
+        var onA = Topics.Where(t => Directory.Exists(Path.Combine(_dataA.Path, "segments", t))).ToList();
+        var onB = Topics.Where(t => Directory.Exists(Path.Combine(_dataB.Path, "segments", t))).ToList();
+        Assert.True(onA.Count > 0 && onB.Count > 0, $"topics should spread over both silos: A has [{string.Join(',', onA)}], B has [{string.Join(',', onB)}]");
+        Assert.Empty(onA.Intersect(onB));
+
+        await using (var load = new TopicLoad(client, Topics, _ledgers))
+        {
+            await Poll.Until(() => load.Accepted > 400, TimeSpan.FromSeconds(30), "400 records accepted through the Api before the kill");
+            var killedAt = Stopwatch.GetTimestamp();
+            await siloB.KillAsync();
+            await siloB.DisposeAsync();
+
+            // Every topic, including those that lived on B, accepts again through the Api within seconds.
+            await Poll.Until(() => Topics.All(t => load.LastAccepted(t) > killedAt), TimeSpan.FromSeconds(20),
+                $"every topic to get a 202 after the kill of silo B (topics of B: {string.Join(',', onB)})");
+            var recoveredIn = Stopwatch.GetElapsedTime(killedAt);
+            Assert.True(recoveredIn < TimeSpan.FromSeconds(15), $"all topics should accept again within ~10 s, took {recoveredIn}");
+            await load.StopAsync();
+
+            Assert.Empty(load.Unexpected); // only 202 and 503, and no request outlived the client's timeout
+            Assert.True(load.Accepted > 400);
+        }
+
+        // B's topics now live on A.
+        Assert.All(onB, t => Assert.True(Directory.Exists(Path.Combine(_dataA.Path, "segments", t)), $"{t} should have re-activated on silo A"));
+
+        // B's unshipped segments ship when B comes back on its own data directory.
+        await using var siloBAgain = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await siloBAgain.WaitReadyAsync();
+        foreach (var topic in Topics)
+        {
+            _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
+        }
+    }
+
+    private Dictionary<string, string> Silo(string data)
+    {
+        var environment = SiloEnvironment.For(data);
+        environment["Cluster__Redis"] = _redis.ConnectionString;
+        environment["Cluster__ClusterId"] = _clusterId;
+        environment["Cluster__AdvertisedAddress"] = "127.0.0.1";
+        environment["Cluster__ResponseTimeout"] = "00:00:03";
+        environment["Kafka__Enabled"] = "true";
+        environment["Kafka__BootstrapServers"] = _kafka.BootstrapServers;
+        return environment;
+    }
+
+    private Dictionary<string, string> Frontend() => new()
+    {
+        ["Cluster__Redis"] = _redis.ConnectionString,
+        ["Cluster__ClusterId"] = _clusterId,
+        ["Cluster__ResponseTimeout"] = "00:00:03",
+    };
+}
+
+/// <summary>Eight clients posting round-robin over topics until stopped; tracks outcomes per topic.</summary>
+internal sealed class TopicLoad : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, long> _lastAccepted = new();
+    private readonly Task[] _clients;
+    private int _accepted;
+
+    public TopicLoad(HttpClient http, IReadOnlyList<string> topics, ConcurrentDictionary<string, Ledger> ledgers, int clients = 8)
+    {
+        _clients = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (var i = 0; !_stop.IsCancellationRequested; i++)
+            {
+                var topic = topics[(i + c) % topics.Count];
+                try
+                {
+                    var status = await ledgers[topic].PostOne(http, topic, $"{topic}-c{c}-{i}", null, i);
+                    if (status == HttpStatusCode.Accepted)
+                    {
+                        Interlocked.Increment(ref _accepted);
+                        _lastAccepted[topic] = Stopwatch.GetTimestamp();
+                    }
+                    else if (status != HttpStatusCode.ServiceUnavailable)
+                    {
+                        Unexpected.Add($"{topic}: HTTP {(int)status}");
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Unexpected.Add($"{topic}: {e.GetType().Name} {e.Message}");
+                }
+            }
+        })).ToArray();
+    }
+
+    public ConcurrentBag<string> Unexpected { get; } = [];
+
+    public int Accepted => Volatile.Read(ref _accepted);
+
+    public long LastAccepted(string topic) => _lastAccepted.TryGetValue(topic, out var at) ? at : 0;
+
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        await Task.WhenAll(_clients);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await StopAsync();
+        }
+
+        _stop.Dispose();
+    }
+}
