@@ -25,7 +25,7 @@ internal sealed class ClusterClientReadinessProbe(IGrainFactory grains, TimeProv
         try
         {
             var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(Timeout, time, cancellationToken);
-            report = hosts.Count > 0 ? ReadinessReport.Yes : ReadinessReport.No("the cluster has no active silo");
+            report = hosts.Count > 0 ? ReadinessReport.Yes with { ActiveSilos = hosts.Count } : ReadinessReport.No("the cluster has no active silo") with { ActiveSilos = 0 };
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

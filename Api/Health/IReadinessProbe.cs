@@ -6,7 +6,8 @@ public interface IReadinessProbe
     ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken);
 }
 
-public sealed record ReadinessReport(bool Ready, IReadOnlyList<string> Reasons)
+/// <param name="ActiveSilos">Active silos in this node's view of the cluster, when known.</param>
+public sealed record ReadinessReport(bool Ready, IReadOnlyList<string> Reasons, int? ActiveSilos = null)
 {
     public static ReadinessReport Yes { get; } = new(true, []);
 

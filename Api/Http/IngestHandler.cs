@@ -213,7 +213,7 @@ internal sealed class IngestHandler(
             context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
     }
 
     private bool TryGetTopic(HttpContext context, out string topic)
@@ -337,7 +337,7 @@ internal sealed class IngestHandler(
         Results.Problem(detail: detail, statusCode: status, title: title).ExecuteAsync(context);
 }
 
-internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons);
+internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons, int? Silos);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ReadinessBody))]

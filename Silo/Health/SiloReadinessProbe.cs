@@ -7,16 +7,18 @@ namespace Ingest.Silo.Health;
 /// Readiness of a silo that serves the API: it has joined the cluster (its lifecycle reached Active and
 /// has not begun to stop) and its data directory is writable with room in the disk budget.
 /// </summary>
-internal sealed class SiloReadinessProbe(SiloActivity activity, IStorageStatus storage) : IReadinessProbe
+internal sealed class SiloReadinessProbe(SiloActivity activity, IStorageStatus storage, IClusterMembershipService membership) : IReadinessProbe
 {
     public ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
     {
+        var silos = membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
         if (!activity.IsActive)
         {
-            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)"));
+            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)") with { ActiveSilos = silos });
         }
 
-        return ValueTask.FromResult(storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason));
+        var report = storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason);
+        return ValueTask.FromResult(report with { ActiveSilos = silos });
     }
 }
 

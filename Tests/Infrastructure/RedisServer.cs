@@ -10,9 +10,9 @@ namespace Ingest.Tests.Infrastructure;
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly System.Diagnostics.Process _process;
 
-    private RedisServer(Process process, int port)
+    private RedisServer(System.Diagnostics.Process process, int port)
     {
         _process = process;
         Port = port;
@@ -38,7 +38,7 @@ public sealed class RedisServer : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start)!;
+        var process = System.Diagnostics.Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();

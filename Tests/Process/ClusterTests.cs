@@ -51,6 +51,7 @@ public sealed class ClusterTests : IAsyncLifetime
         var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
         await using var api = HostProcess.Start("Api", Frontend());
         await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
+        await WaitForSilos(2, siloA, siloB, api);
         using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
 
         for (var i = 0; i < Topics.Length; i++)
@@ -93,6 +94,25 @@ public sealed class ClusterTests : IAsyncLifetime
             _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
         }
     }
+
+    /// <summary>Waits until every process's view of the cluster (the "silos" of /readyz) holds <paramref name="count"/> active silos.</summary>
+    private static Task WaitForSilos(int count, params HostProcess[] processes) =>
+        Poll.Until(
+            async () =>
+            {
+                foreach (var process in processes)
+                {
+                    using var body = System.Text.Json.JsonDocument.Parse(await process.Http.GetStringAsync("/readyz"));
+                    if (!body.RootElement.TryGetProperty("silos", out var silos) || silos.ValueKind != System.Text.Json.JsonValueKind.Number || silos.GetInt32() != count)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            TimeSpan.FromSeconds(60),
+            $"every process to see {count} active silos on /readyz");
 
     private Dictionary<string, string> Silo(string data)
     {
