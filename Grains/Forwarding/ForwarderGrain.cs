@@ -4,10 +4,12 @@ using Orleans.Placement;
 namespace Ingest.Forwarding;
 
 /// <summary>
-/// The forwarding grain of one silo: keyed by the silo's address, placed locally by the silo itself at
-/// start, and refusing to activate on any other silo (it must read this silo's disk). It owns the
-/// <see cref="ForwardingEngine"/>; a grain timer rescans the data directory every second as a safety
-/// net behind the append signals, and keeps the activation alive.
+/// The forwarding grain of one silo: keyed by the silo's address, placed locally, and refusing to
+/// activate on any other silo (it must read this silo's disk). It is the cluster-facing handle of the
+/// silo's <see cref="ForwardingEngine"/> (status, replay, start/stop). The engine itself lives as long
+/// as the silo, not as long as this activation: the runtime may deactivate a grain at any time (after
+/// another silo died, directory changes were measured doing exactly that), and shipping must not stop
+/// with it.
 /// </summary>
 [GrainType("ingest.forwarder")]
 [PreferLocalPlacement]
@@ -25,26 +27,18 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
             throw new InvalidOperationException($"The forwarder for silo {key} must run on that silo, not on {silo.SiloAddress}.");
         }
 
-        if (!kafka.Value.Enabled)
-        {
-            return Task.CompletedTask; // store-only silo: answers status and replay queries, ships nothing
-        }
-
-        engine.Start();
-        this.RegisterGrainTimer(
-            _ =>
-            {
-                engine.Rescan();
-                return Task.CompletedTask;
-            },
-            new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(1), Period = TimeSpan.FromSeconds(1), KeepAlive = true, Interleave = true });
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        engine.StopAsync(StopGrace);
+    public Task Start()
+    {
+        if (kafka.Value.Enabled)
+        {
+            engine.Start();
+        }
 
-    public Task Start() => Task.CompletedTask;
+        return Task.CompletedTask;
+    }
 
     public Task Stop() => engine.StopAsync(StopGrace);
 
@@ -63,9 +57,11 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
     public Task<ReplayStatus?> GetReplay(string id) => Task.FromResult(engine.GetReplay(id));
 }
 
-/// <summary>Activates this silo's forwarder when the silo becomes active, and stops it first at shutdown.</summary>
-internal sealed class ForwarderLifecycle(IGrainFactory grains, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : ILifecycleParticipant<ISiloLifecycle>
+/// <summary>Starts this silo's forwarding engine when the silo becomes active, and stops it first at shutdown.</summary>
+internal sealed class ForwarderLifecycle(ForwardingEngine engine, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : ILifecycleParticipant<ISiloLifecycle>
 {
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+
     public void Participate(ISiloLifecycle lifecycle)
     {
         if (!kafka.Value.Enabled)
@@ -76,7 +72,11 @@ internal sealed class ForwarderLifecycle(IGrainFactory grains, ILocalSiloDetails
         lifecycle.Subscribe(
             nameof(ForwarderLifecycle),
             ServiceLifecycleStage.Active,
-            _ => grains.GetGrain<IForwarderGrain>(ForwarderGrain.KeyFor(silo.SiloAddress)).Start(),
-            _ => grains.GetGrain<IForwarderGrain>(ForwarderGrain.KeyFor(silo.SiloAddress)).Stop());
+            _ =>
+            {
+                engine.Start();
+                return Task.CompletedTask;
+            },
+            _ => engine.StopAsync(StopGrace));
     }
 }

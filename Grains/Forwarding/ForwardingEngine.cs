@@ -43,19 +43,55 @@ internal sealed class ForwardingEngine(
     private readonly Lock _replayLock = new();
     private readonly ILogger _logger = loggers.CreateLogger("Ingest.Forwarding");
     private readonly bool _fsync = ingest.Value.Durability == Durability.Fsync;
+    private static readonly TimeSpan RescanPeriod = TimeSpan.FromSeconds(1);
     private volatile bool _running;
+    private CancellationTokenSource? _rescanStop;
+    private Task _rescanLoop = Task.CompletedTask;
 
     public void Start()
     {
-        if (_running)
+        lock (_replayLock)
         {
-            return;
-        }
+            if (_running)
+            {
+                return;
+            }
 
+            StartLocked();
+        }
+    }
+
+    private void StartLocked()
+    {
         endpoint.Start();
         _running = true;
         ResumeReplays();
         Rescan();
+        _rescanStop = new CancellationTokenSource();
+        _rescanLoop = RescanLoopAsync(_rescanStop.Token);
+    }
+
+    /// <summary>Every second: a safety net behind the append signals, new topic directories, retention.</summary>
+    private async Task RescanLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(RescanPeriod, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    Rescan();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    ForwardingLog.RescanFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     public string ReplayRoot => Path.Combine(store.Root, ReplayJob.DirectoryName);
@@ -188,6 +224,8 @@ internal sealed class ForwardingEngine(
     public async Task StopAsync(TimeSpan grace)
     {
         _running = false;
+        _rescanStop?.Cancel();
+        await _rescanLoop;
         var stopping = _shippers.Values.ToList();
         _shippers.Clear();
         stopping.AddRange(_replays.Values.Select(r => r.Shipper).OfType<TopicShipper>());
@@ -223,6 +261,8 @@ internal sealed class ForwardingEngine(
 
     public async ValueTask DisposeAsync()
     {
+        _rescanStop?.Cancel();
+        await _rescanLoop;
         foreach (var shipper in _shippers.Values.Concat(_replays.Values.Select(r => r.Shipper).OfType<TopicShipper>()))
         {
             await shipper.DisposeAsync();
@@ -235,6 +275,9 @@ internal sealed class ForwardingEngine(
 
 internal static partial class ForwardingLog
 {
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Rescan of the data directory failed; retried in a second")]
+    public static partial void RescanFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = (int)IngestEventCode.ReplayStarted, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} from {From:o} to {To:o} started: {Segments} archived segment(s), {Records} record(s) in the window")]
     public static partial void ReplayStarted(ILogger logger, string id, string topic, DateTime from, DateTime to, int segments, long records);

@@ -22,12 +22,42 @@ internal sealed class SiloReadinessProbe(SiloActivity activity, IStorageStatus s
     }
 }
 
-/// <summary>True from the silo lifecycle's Active stage until shutdown begins.</summary>
-internal sealed class SiloActivity : ILifecycleParticipant<ISiloLifecycle>
+/// <summary>
+/// True from the silo lifecycle's Active stage until shutdown begins: the host's stopping signal
+/// (SIGTERM) turns it false first, so /readyz answers 503 while in-flight requests finish.
+/// </summary>
+internal sealed partial class SiloActivity(ILogger<SiloActivity> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
 {
     private volatile bool _active;
 
     public bool IsActive => _active;
+
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        if (_active)
+        {
+            _active = false;
+            Draining(logger);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Shutdown requested: /readyz answers 503; finishing in-flight requests, then sealing segments, stopping the forwarder and leaving the cluster")]
+    private static partial void Draining(ILogger logger);
+
+    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Silo leaving the cluster: grains deactivate (active segments are sealed) and the forwarder persists its checkpoints")]
+    private static partial void Leaving(ILogger logger);
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(
@@ -41,6 +71,7 @@ internal sealed class SiloActivity : ILifecycleParticipant<ISiloLifecycle>
             _ =>
             {
                 _active = false;
+                Leaving(logger);
                 return Task.CompletedTask;
             });
 }

@@ -27,6 +27,7 @@ public static class SiloApp
 
         builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8080");
         builder.Services.AddSingleton<IReadinessProbe, SiloReadinessProbe>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloActivity>());
 
         var app = builder.Build();
         app.MapIngestApi();

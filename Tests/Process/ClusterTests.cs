@@ -89,9 +89,60 @@ public sealed class ClusterTests : IAsyncLifetime
         // B's unshipped segments ship when B comes back on its own data directory.
         await using var siloBAgain = HostProcess.Start("Silo", Silo(_dataB.Path));
         await siloBAgain.WaitReadyAsync();
+        AssertEveryRecordDelivered(siloA, siloBAgain);
+    }
+
+    [Fact]
+    public async Task a_silo_stopped_with_sigterm_under_load_loses_nothing_and_clients_see_only_202_or_503()
+    {
+        await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
+        var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var api = HostProcess.Start("Api", Frontend());
+        await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
+        await WaitForSilos(2, siloA, siloB, api);
+        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+
+        await using (var load = new TopicLoad(client, Topics, _ledgers))
+        {
+            await Poll.Until(() => load.Accepted > 400, TimeSpan.FromSeconds(30), "400 records accepted through the Api before SIGTERM");
+            var stoppedAt = Stopwatch.GetTimestamp();
+            await siloB.TerminateAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, siloB.ExitCode);
+            await Poll.Until(() => Topics.All(t => load.LastAccepted(t) > stoppedAt), TimeSpan.FromSeconds(20), "every topic to get a 202 after silo B stopped");
+            await load.StopAsync();
+
+            Assert.Empty(load.Unexpected); // no 500, no hang: only 202 and 503
+        }
+
+        Assert.Contains("Shutdown requested", siloB.Output);
+        Assert.Contains("Silo leaving the cluster", siloB.Output);
+        await siloB.DisposeAsync();
+
+        // Whatever B had not shipped yet is on its disk, and ships when it is back.
+        await using var siloBAgain = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await siloBAgain.WaitReadyAsync();
+        AssertEveryRecordDelivered(siloA, siloBAgain);
+    }
+
+    private void AssertEveryRecordDelivered(params HostProcess[] silos)
+    {
         foreach (var topic in Topics)
         {
-            _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
+            try
+            {
+                _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                var files = string.Join("\n", new[] { _dataA.Path, _dataB.Path }
+                    .SelectMany(root => Directory.Exists(root) ? Directory.GetFiles(root, "*", SearchOption.AllDirectories) : [])
+                    .Where(path => path.Contains(topic, StringComparison.Ordinal))
+                    .Select(path => $"{path} ({new FileInfo(path).Length} bytes)"));
+                var logs = string.Join("\n---\n", silos.Select(s => string.Join("\n", s.Output.Split('\n').Where(l => l.Contains(topic, StringComparison.Ordinal) || l.Contains("Kafka", StringComparison.Ordinal)).TakeLast(40))));
+                var partitions = string.Join(", ", KafkaTestClient.ReadAll(_kafka.BootstrapServers, topic, int.MaxValue, TimeSpan.FromSeconds(5)).GroupBy(m => m.Partition).Select(g => $"p{g.Key}: {g.Count()}"));
+                logs = $"in Kafka by partition: {partitions}\n" + logs;
+                throw new Xunit.Sdk.XunitException($"{e.Message}\nfiles of {topic}:\n{files}\nsilo log lines about {topic}:\n{logs}");
+            }
         }
     }
 
