@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use. Installed only when missing.
-PACKAGES=(kcat redis-server)
+PACKAGES=(kcat redis-server docker-compose)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# kubectl (client-side checks of deploy/k8s): any kubectl will do; Debian packages it as kubernetes-client.
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
