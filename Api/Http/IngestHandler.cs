@@ -32,6 +32,7 @@ internal sealed class IngestHandler(
     private static readonly byte[] AcceptedOne = """{"accepted":1}"""u8.ToArray();
 
     private readonly IngestApiOptions _options = options.Value;
+    private int _spread;
 
     /// <summary><c>POST /v1/topics/{topic}</c>: the body is one record, kept byte for byte.</summary>
     public Task AppendOne(HttpContext context) => Gated(context, _appendOne ??= AppendOneCore);
@@ -93,7 +94,7 @@ internal sealed class IngestHandler(
                     return;
                 }
 
-                pending = appender.AppendRecord(topic, timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
+                pending = appender.AppendRecord(ShardKey(topic, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
             }
             else
             {
@@ -130,7 +131,7 @@ internal sealed class IngestHandler(
                     return;
                 }
 
-                pending = appender.AppendRecord(topic, timestamp, key.Span, hasKey, read.Buffer);
+                pending = appender.AppendRecord(ShardKey(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer);
                 reader.AdvanceTo(read.Buffer.End);
             }
         }
@@ -194,7 +195,7 @@ internal sealed class IngestHandler(
                 return;
         }
 
-        var result = await appender.AppendFrames(topic, frames.WrittenSpan, parsed.Records);
+        var result = await appender.AppendFrames(ShardKey(topic, key.Span, hasKey), frames.WrittenSpan, parsed.Records);
         await WriteResult(context, topic, result, parsed.Records);
     }
 
@@ -214,6 +215,19 @@ internal sealed class IngestHandler(
         }
 
         await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
+    }
+
+    /// <summary>The topic grain a request goes to: its key's shard, or for unkeyed requests the next shard in turn.</summary>
+    private string ShardKey(string topic, ReadOnlySpan<byte> key, bool hasKey)
+    {
+        var shards = _options.ShardsOf(topic);
+        if (shards == 1)
+        {
+            return topic;
+        }
+
+        var shard = hasKey ? TopicShards.ShardOf(key, shards) : (int)((uint)Interlocked.Increment(ref _spread) % (uint)shards);
+        return TopicShards.GrainKey(topic, shard);
     }
 
     private bool TryGetTopic(HttpContext context, out string topic)

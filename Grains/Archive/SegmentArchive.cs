@@ -4,6 +4,7 @@ using Ingest.Hosting;
 using Ingest.Options;
 using Ingest.Segments;
 using Ingest.Storage;
+using Ingest.Topics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -191,32 +192,43 @@ internal sealed class SegmentArchive
         return freed;
     }
 
-    /// <summary>Archived segments of <paramref name="topic"/> whose day lies in [<paramref name="fromDay"/>, <paramref name="toDay"/>], oldest first.</summary>
+    /// <summary>
+    /// Archived segments of <paramref name="topic"/> (all its shards) whose day lies in
+    /// [<paramref name="fromDay"/>, <paramref name="toDay"/>]: by shard, then in write order, so each key's
+    /// records (always in one shard) keep their order.
+    /// </summary>
     public IReadOnlyList<string> Segments(string topic, DateTime fromDay, DateTime toDay)
     {
-        var found = new List<(long Sequence, string Path)>();
+        var found = new List<(int Shard, long Sequence, string Path)>();
         lock (_lock)
         {
             foreach (var (day, directory) in Days())
             {
-                var topicDirectory = Path.Combine(directory, topic);
-                if (day < fromDay.Date || day > toDay.Date || !Directory.Exists(topicDirectory))
+                if (day < fromDay.Date || day > toDay.Date)
                 {
                     continue;
                 }
 
-                foreach (var path in Directory.EnumerateFiles(topicDirectory))
+                foreach (var shardDirectory in Directory.EnumerateDirectories(directory))
                 {
-                    var sequence = SegmentFile.SequenceOf(path);
-                    if (sequence >= 0 && path.EndsWith(SegmentFile.SealedExtension, StringComparison.Ordinal))
+                    if (!TopicShards.TryParse(Path.GetFileName(shardDirectory), out var owner, out var shard) || owner != topic)
                     {
-                        found.Add((sequence, path));
+                        continue;
+                    }
+
+                    foreach (var path in Directory.EnumerateFiles(shardDirectory))
+                    {
+                        var sequence = SegmentFile.SequenceOf(path);
+                        if (sequence >= 0 && path.EndsWith(SegmentFile.SealedExtension, StringComparison.Ordinal))
+                        {
+                            found.Add((shard, sequence, path));
+                        }
                     }
                 }
             }
         }
 
-        found.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
+        found.Sort((a, b) => a.Shard != b.Shard ? a.Shard.CompareTo(b.Shard) : a.Sequence.CompareTo(b.Sequence));
         return found.ConvertAll(f => f.Path);
     }
 

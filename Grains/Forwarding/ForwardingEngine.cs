@@ -106,8 +106,8 @@ internal sealed class ForwardingEngine(
 
         foreach (var directory in Directory.EnumerateDirectories(store.SegmentsRoot))
         {
-            var topic = Path.GetFileName(directory);
-            if (TopicName.IsValid(topic))
+            var topic = Path.GetFileName(directory); // a topic, or a shard of one (topic#n)
+            if (TopicShards.TryParse(topic, out _, out _))
             {
                 ShipperFor(topic).Wake();
             }

@@ -91,7 +91,7 @@ internal sealed class TopicShipper : IAsyncDisposable
     {
         _topic = topic;
         _directory = directory;
-        _kafkaTopic = options.KafkaTopicFor(topic);
+        _kafkaTopic = options.KafkaTopicFor(TopicShards.TopicOf(topic)); // every shard ships to its topic
         _producer = producer;
         _endpoint = endpoint;
         _options = options;

@@ -46,9 +46,10 @@ internal sealed partial class ReplayJob
                 continue;
             }
 
-            var link = Path.Combine(directory, Path.GetFileName(path));
-            LinkOrCopy(path, link);
-            segments.Add(new ReplaySegment(Path.GetFileName(path), records));
+            // Renumbered 1..n in the given order: segments of different shards share sequence numbers.
+            var name = SegmentFile.FileName(segments.Count + 1, SegmentFile.SealedExtension);
+            LinkOrCopy(path, Path.Combine(directory, name));
+            segments.Add(new ReplaySegment(name, records, path));
         }
 
         var file = new ReplayJobFile(request.Id, request.Topic, kafkaTopic, request.FromMs, request.ToMs, nowMs, segments, ReplayState.Running);
@@ -159,7 +160,9 @@ internal sealed partial class ReplayJob
     private static partial int Link(string existing, string created);
 }
 
-internal sealed record ReplaySegment(string Name, long Records);
+/// <param name="Name">The link's name in the job directory.</param>
+/// <param name="Source">The archived segment it links to (for operators).</param>
+internal sealed record ReplaySegment(string Name, long Records, string Source);
 
 internal sealed record ReplayJobFile(
     string Id,

@@ -60,9 +60,9 @@ internal sealed class TopicGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _topic = this.GetPrimaryKeyString();
-        if (!TopicName.IsValid(_topic))
+        if (!TopicShards.TryParse(_topic, out _, out _))
         {
-            throw new ArgumentException($"'{_topic}' is not a valid topic name.");
+            throw new ArgumentException($"'{_topic}' is not a valid topic name or topic shard key.");
         }
 
         _topicTag = new(IngestInstruments.TopicTag, _topic);

@@ -25,6 +25,8 @@ public sealed partial class HostProcess : IAsyncDisposable
         process.BeginErrorReadLine();
     }
 
+    private bool _disposed;
+
     public int HttpPort { get; }
 
     public HttpClient Http { get; }
@@ -126,6 +128,12 @@ public sealed partial class HostProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Http.Dispose();
         if (!_process.HasExited)
         {

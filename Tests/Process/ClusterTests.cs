@@ -48,7 +48,7 @@ public sealed class ClusterTests : IAsyncLifetime
     public async Task topics_spread_over_two_silos_a_sigkilled_silos_topics_accept_again_within_seconds_and_everything_reaches_kafka()
     {
         await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
-        var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
         await using var api = HostProcess.Start("Api", Frontend());
         await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
         await WaitForSilos(2, siloA, siloB, api);
@@ -96,7 +96,7 @@ public sealed class ClusterTests : IAsyncLifetime
     public async Task a_silo_stopped_with_sigterm_under_load_loses_nothing_and_clients_see_only_202_or_503()
     {
         await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
-        var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
         await using var api = HostProcess.Start("Api", Frontend());
         await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
         await WaitForSilos(2, siloA, siloB, api);
