@@ -19,7 +19,8 @@ public static class Program
             case "dev-kafka":
                 return await DevKafkaCommand.RunAsync(args[1..], Console.Out, Console.Error);
             default:
-                await SiloApp.Build(args).RunAsync();
+                // The process, not an embedding host (tests), bounds its own graceful stop.
+                await SiloApp.Build(args, builder => builder.Services.AddHostedService<ShutdownDeadline>()).RunAsync();
                 return 0;
         }
     }

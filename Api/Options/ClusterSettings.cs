@@ -41,6 +41,12 @@ public sealed class ClusterSettings
 
     public bool UsesRedis => !string.IsNullOrWhiteSpace(Redis);
 
+    /// <summary>
+    /// Longest a graceful stop (SIGTERM) may take before a silo exits anyway. Keep it below the
+    /// orchestrator's grace period (60 s in deploy/). Default 45 s.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
     public string ClusterId { get; set; } = "ingest";
 
     public string ServiceId { get; set; } = "ingest";
@@ -103,6 +109,11 @@ internal sealed class ClusterSettingsValidator : IValidateOptions<ClusterSetting
         if (options.MissedProbesLimit is < 2 or > 10)
         {
             errors.Add($"Cluster:MissedProbesLimit must be between 2 and 10 (was {options.MissedProbesLimit}).");
+        }
+
+        if (options.ShutdownTimeout < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Cluster:ShutdownTimeout must be at least 1 second (was {options.ShutdownTimeout}).");
         }
 
         if (options.ResponseTimeout <= TimeSpan.Zero)

@@ -28,6 +28,8 @@ public static class SiloApp
         builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8080");
         builder.Services.AddSingleton<IReadinessProbe, SiloReadinessProbe>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloActivity>());
+        builder.Services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.SectionName);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = cluster.ShutdownTimeout);
 
         var app = builder.Build();
         app.MapIngestApi();

@@ -11,6 +11,7 @@ namespace Ingest.Tests.Infrastructure;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly System.Diagnostics.Process _process;
+    private bool _disposed;
 
     private RedisServer(System.Diagnostics.Process process, int port)
     {
@@ -73,6 +74,12 @@ public sealed class RedisServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();

@@ -146,6 +146,25 @@ public sealed class ClusterTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task a_silo_whose_redis_is_gone_still_stops_on_sigterm_within_its_shutdown_timeout()
+    {
+        var environment = Silo(_dataA.Path);
+        environment["Cluster__ShutdownTimeout"] = "00:00:05";
+        await using var silo = HostProcess.Start("Silo", environment);
+        await silo.WaitReadyAsync();
+        Assert.Equal(HttpStatusCode.Accepted, (await silo.Http.PostAsync("/v1/topics/before-redis-dies", new StringContent("{}"))).StatusCode);
+
+        await _redis.DisposeAsync(); // the membership store is gone
+        var stopping = Stopwatch.StartNew();
+        await silo.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"the silo should exit soon after its 5 s shutdown timeout, took {stopping.Elapsed}");
+        Assert.Equal(3, silo.ExitCode);
+        Assert.Contains("Graceful shutdown did not finish within Cluster:ShutdownTimeout", silo.Output);
+        Assert.Single(StoredRecords.Read(_dataA.Path, "before-redis-dies")); // the acknowledged record is on disk
+    }
+
     /// <summary>Waits until every process's view of the cluster (the "silos" of /readyz) holds <paramref name="count"/> active silos.</summary>
     private static Task WaitForSilos(int count, params HostProcess[] processes) =>
         Poll.Until(
