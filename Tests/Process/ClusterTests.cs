@@ -50,9 +50,8 @@ public sealed class ClusterTests : IAsyncLifetime
         await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
         await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
         await using var api = HostProcess.Start("Api", Frontend());
-        await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
-        await WaitForSilos(2, siloA, siloB, api);
-        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        await WaitForClusterAsync(siloA, siloB, api);
+        using var client = ClientOf(api);
 
         for (var i = 0; i < Topics.Length; i++)
         {
@@ -98,9 +97,8 @@ public sealed class ClusterTests : IAsyncLifetime
         await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
         await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
         await using var api = HostProcess.Start("Api", Frontend());
-        await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
-        await WaitForSilos(2, siloA, siloB, api);
-        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        await WaitForClusterAsync(siloA, siloB, api);
+        using var client = ClientOf(api);
 
         await using (var load = new TopicLoad(client, Topics, _ledgers))
         {
@@ -164,6 +162,16 @@ public sealed class ClusterTests : IAsyncLifetime
         Assert.Contains("Graceful shutdown did not finish within Cluster:ShutdownTimeout", silo.Output);
         Assert.Single(StoredRecords.Read(_dataA.Path, "before-redis-dies")); // the acknowledged record is on disk
     }
+
+    /// <summary>Waits until both silos and the frontend are ready and each sees both silos as active.</summary>
+    private static async Task WaitForClusterAsync(HostProcess siloA, HostProcess siloB, HostProcess api)
+    {
+        await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
+        await WaitForSilos(2, siloA, siloB, api);
+    }
+
+    /// <summary>A client with a timeout: a request outliving it counts as a hang.</summary>
+    private static HttpClient ClientOf(HostProcess api) => new() { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>Waits until every process's view of the cluster (the "silos" of /readyz) holds <paramref name="count"/> active silos.</summary>
     private static Task WaitForSilos(int count, params HostProcess[] processes) =>
