@@ -30,6 +30,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
         services.TryAddSingleton<Archive.SegmentArchive>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
+        services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();
 
         // Forwarding to Kafka (sections Kafka and DevKafka).
         services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.SectionName).ValidateOnStart();

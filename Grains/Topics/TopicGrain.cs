@@ -28,6 +28,7 @@ namespace Ingest.Topics;
 /// </summary>
 [GrainType("ingest.topic")]
 [Reentrant]
+[TopicShardPlacement]
 internal sealed class TopicGrain(
     SegmentStore store,
     DiskBudget budget,
