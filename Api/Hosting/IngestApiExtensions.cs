@@ -29,6 +29,8 @@ public static class IngestApiExtensions
         services.AddSingleton<RequestGate>();
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<Admin.ReplayEndpoints>();
+        services.AddOptions<Admin.AdminOptions>().BindConfiguration(Admin.AdminOptions.SectionName);
+        services.AddSingleton<Admin.AdminAuthorization>();
         services.AddProblemDetails();
 
         var limits = new IngestApiOptions();
@@ -67,8 +69,9 @@ public static class IngestApiExtensions
         topics.MapPost("/{topic}", (RequestDelegate)handler.AppendOne);
         topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch);
         var replay = endpoints.ServiceProvider.GetRequiredService<Admin.ReplayEndpoints>();
-        endpoints.MapPost("/v1/admin/replay", (RequestDelegate)replay.Start);
-        endpoints.MapGet("/v1/admin/replay/{id}", (RequestDelegate)replay.Get);
+        var admin = endpoints.ServiceProvider.GetRequiredService<Admin.AdminAuthorization>();
+        endpoints.MapPost("/v1/admin/replay", admin.Guard(replay.Start));
+        endpoints.MapGet("/v1/admin/replay/{id}", admin.Guard(replay.Get));
         endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
         endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
     }
