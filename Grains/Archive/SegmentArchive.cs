@@ -153,7 +153,11 @@ internal sealed class SegmentArchive
         var lastDay = string.Empty;
         lock (_lock)
         {
-            EnsureCounted();
+            if (EnsureCounted() == 0)
+            {
+                return 0; // nothing archived: no directory walk on every refused append
+            }
+
             foreach (var (_, dayDirectory) in Days())
             {
                 lastDay = Path.GetFileName(dayDirectory);

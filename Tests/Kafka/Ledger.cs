@@ -102,7 +102,8 @@ internal sealed class Ledger
                 .Where(e => seen.Add(e.GetProperty("id").GetString()!))
                 .Select(e => e.GetProperty("seq").GetInt32())
                 .ToList();
-            Assert.True(sequences.SequenceEqual(sequences.Order()), $"records of key {group.Key} arrived out of order: {string.Join(",", sequences.Take(20))}");
+            var broken = Enumerable.Range(1, Math.Max(0, sequences.Count - 1)).FirstOrDefault(i => sequences[i] < sequences[i - 1], -1);
+            Assert.True(broken < 0, $"records of key {group.Key} arrived out of order at position {broken} of {sequences.Count}: ...{string.Join(",", sequences.Skip(Math.Max(0, broken - 5)).Take(15))}...");
         }
 
         return duplicates;
