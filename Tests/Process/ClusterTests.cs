@@ -75,6 +75,7 @@ public sealed class ClusterTests : IAsyncLifetime
             await Poll.Until(() => Topics.All(t => load.LastAccepted(t) > killedAt), TimeSpan.FromSeconds(20),
                 $"every topic to get a 202 after the kill of silo B (topics of B: {string.Join(',', onB)})");
             var recoveredIn = Stopwatch.GetElapsedTime(killedAt);
+            TestContext.Current.SendDiagnosticMessage($"every topic accepted again {recoveredIn.TotalSeconds:F1} s after the SIGKILL; {load.Accepted} records accepted");
             Assert.True(recoveredIn < TimeSpan.FromSeconds(15), $"all topics should accept again within ~10 s, took {recoveredIn}");
             await load.StopAsync();
 
