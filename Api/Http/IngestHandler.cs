@@ -32,6 +32,9 @@ internal sealed class IngestHandler(
     private static readonly byte[] AcceptedOne = """{"accepted":1}"""u8.ToArray();
 
     private readonly IngestApiOptions _options = options.Value;
+    private readonly Dictionary<string, string[]> _shardKeys = options.Value.Shards
+        .Where(topic => topic.Value > 1)
+        .ToDictionary(topic => topic.Key, topic => Enumerable.Range(0, topic.Value).Select(shard => TopicShards.GrainKey(topic.Key, shard)).ToArray(), StringComparer.Ordinal);
     private int _spread;
 
     /// <summary><c>POST /v1/topics/{topic}</c>: the body is one record, kept byte for byte.</summary>
@@ -220,14 +223,14 @@ internal sealed class IngestHandler(
     /// <summary>The topic grain a request goes to: its key's shard, or for unkeyed requests the next shard in turn.</summary>
     private string ShardKey(string topic, ReadOnlySpan<byte> key, bool hasKey)
     {
-        var shards = _options.ShardsOf(topic);
-        if (shards == 1)
+        if (_shardKeys.Count == 0 || !_shardKeys.TryGetValue(topic, out var keys))
         {
             return topic;
         }
 
-        var shard = hasKey ? TopicShards.ShardOf(key, shards) : (int)((uint)Interlocked.Increment(ref _spread) % (uint)shards);
-        return TopicShards.GrainKey(topic, shard);
+        // Grain keys are built once per sharded topic: no string per request.
+        var shard = hasKey ? TopicShards.ShardOf(key, keys.Length) : (int)((uint)Interlocked.Increment(ref _spread) % (uint)keys.Length);
+        return keys[shard];
     }
 
     private bool TryGetTopic(HttpContext context, out string topic)

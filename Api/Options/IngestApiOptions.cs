@@ -46,8 +46,6 @@ public sealed class IngestApiOptions
     /// values, or keyed records of one key could land in two shards and lose their relative order.
     /// </summary>
     public Dictionary<string, int> Shards { get; set; } = new(StringComparer.Ordinal);
-
-    public int ShardsOf(string topic) => Shards.Count > 0 && Shards.TryGetValue(topic, out var shards) ? shards : 1;
 }
 
 internal sealed class IngestApiOptionsValidator : IValidateOptions<IngestApiOptions>

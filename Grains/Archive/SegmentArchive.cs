@@ -50,18 +50,6 @@ internal sealed class SegmentArchive
 
     public string Root => Path.Combine(_store.Root, DirectoryName);
 
-    /// <summary>Bytes in the archive.</summary>
-    public long Bytes
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return EnsureCounted();
-            }
-        }
-    }
-
     public static string DayOf(long unixMs) =>
         DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString(DayFormat, CultureInfo.InvariantCulture);
 
@@ -72,7 +60,7 @@ internal sealed class SegmentArchive
     /// </summary>
     public bool Retire(string topic, string segmentPath)
     {
-        var length = SafeLength(segmentPath);
+        var length = SegmentFile.LengthOrZero(segmentPath);
         var name = Path.GetFileName(segmentPath);
         try
         {
@@ -326,17 +314,5 @@ internal sealed class SegmentArchive
         }
 
         return _bytes;
-    }
-
-    private static long SafeLength(string path)
-    {
-        try
-        {
-            return new FileInfo(path).Length;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
     }
 }

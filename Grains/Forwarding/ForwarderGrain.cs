@@ -15,7 +15,8 @@ namespace Ingest.Forwarding;
 [PreferLocalPlacement]
 internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
 {
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    /// <summary>How long a stop lets delivery reports in flight arrive before checkpoints are persisted.</summary>
+    internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     public static string KeyFor(SiloAddress address) => Forwarders.KeyFor(address);
 
@@ -60,8 +61,6 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
 /// <summary>Starts this silo's forwarding engine when the silo becomes active, and stops it first at shutdown.</summary>
 internal sealed class ForwarderLifecycle(ForwardingEngine engine, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : ILifecycleParticipant<ISiloLifecycle>
 {
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
-
     public void Participate(ISiloLifecycle lifecycle)
     {
         if (!kafka.Value.Enabled)
@@ -77,6 +76,6 @@ internal sealed class ForwarderLifecycle(ForwardingEngine engine, Microsoft.Exte
                 engine.Start();
                 return Task.CompletedTask;
             },
-            _ => engine.StopAsync(StopGrace));
+            _ => engine.StopAsync(ForwarderGrain.StopGrace));
     }
 }

@@ -131,7 +131,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         long unshipped = 0;
         foreach (var (sequence, path) in ListSegments())
         {
-            var length = SafeLength(path);
+            var length = SegmentFile.LengthOrZero(path);
             unshipped += sequence < acked.Segment ? 0 : sequence == acked.Segment ? Math.Max(0, length - acked.Offset) : Math.Max(0, length - SegmentFile.HeaderSize);
         }
 
@@ -545,18 +545,6 @@ internal sealed class TopicShipper : IAsyncDisposable
     }
 
     private string SealedPath(long sequence) => Path.Combine(_directory, SegmentFile.FileName(sequence, SegmentFile.SealedExtension));
-
-    private static long SafeLength(string path)
-    {
-        try
-        {
-            return new FileInfo(path).Length;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
 
     private void ResetRing()
     {

@@ -61,6 +61,19 @@ internal static class SegmentFile
         }
     }
 
+    /// <summary>A file's length, or 0 if it is gone (deleted or renamed meanwhile).</summary>
+    public static long LengthOrZero(string path)
+    {
+        try
+        {
+            return new FileInfo(path).Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     public static string SealedPathOf(string activePath) =>
         Path.ChangeExtension(activePath, SealedExtension);
 }

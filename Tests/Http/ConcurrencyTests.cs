@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Net;
-using Ingest.Diagnostics;
 using Ingest.Tests.Infrastructure;
 
 namespace Ingest.Tests.Http;
@@ -28,35 +26,15 @@ public sealed class FsyncConcurrencyTests(FsyncSilo silo) : IClassFixture<FsyncS
     [Fact]
     public async Task under_fsync_concurrent_appends_share_commits_and_every_202d_record_is_stored_once()
     {
-        var instruments = silo.Service<IngestInstruments>();
-        long commits = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument, instruments.GroupCommits))
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == IngestInstruments.TopicTag && (string?)tag.Value == "fsync-hot")
-                {
-                    Interlocked.Add(ref commits, value);
-                }
-            }
-        });
-        listener.Start();
+        using var commits = new TopicCounter("ingest.group_commits", "fsync-hot");
 
         var acked = await Load.Run(silo, "fsync-hot", clients: 64, recordsPerClient: 40);
 
         Load.AssertExactlyOnceInClientOrder(silo.Records("fsync-hot"), acked, clients: 64);
         var requests = 64 * 40;
-        Assert.True(Interlocked.Read(ref commits) > 0, "the group-commit counter should have counted commits");
-        Assert.True(Interlocked.Read(ref commits) < requests / 2,
-            $"{requests} concurrent requests took {commits} commits (write + fsync); group commit should share them");
+        Assert.True(commits.Total > 0, "the group-commit counter should have counted commits");
+        Assert.True(commits.Total < requests / 2,
+            $"{requests} concurrent requests took {commits.Total} commits (write + fsync); group commit should share them");
     }
 }
 
