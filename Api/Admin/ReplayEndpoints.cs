@@ -96,10 +96,11 @@ internal sealed class ReplayEndpoints(IGrainFactory grains, TimeProvider time)
     }
 
     /// <summary>The body (gzip allowed), or nothing when it is empty, over 16 KiB or unreadable: all answered by the JSON check with a 400.</summary>
-    private static async Task<byte[]> ReadSmallBodyAsync(HttpContext context)
+    /// <summary>An admin request's body, or an empty array when it is missing, unreadable or over <paramref name="maxBytes"/>.</summary>
+    internal static async Task<byte[]> ReadSmallBodyAsync(HttpContext context, int maxBytes = MaxBodyBytes)
     {
         using var body = new PooledBuffer(1024);
-        var read = await RequestBodyReader.ReadAsync(context.Request, body, MaxBodyBytes, context.RequestAborted);
+        var read = await RequestBodyReader.ReadAsync(context.Request, body, maxBytes, context.RequestAborted);
         return read.Status == BodyStatus.Ok ? body.WrittenSpan.ToArray() : [];
     }
 

@@ -1,4 +1,5 @@
 using Ingest.Api.Appending;
+using Ingest.Configuration;
 using Ingest.Api.Http;
 using Ingest.Api.Options;
 using Microsoft.AspNetCore.Builder;
@@ -25,10 +26,13 @@ public static class IngestApiExtensions
         services.AddOptions<IngestApiOptions>().BindConfiguration(IngestApiOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestApiOptions>, IngestApiOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddConfigSubscriber();
+        services.AddSingleton<Access.AccessControl>();
         services.AddSingleton<TopicAppender>();
         services.AddSingleton<RequestGate>();
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<Admin.ReplayEndpoints>();
+        services.AddSingleton<Admin.ConfigEndpoints>();
         services.AddOptions<Admin.AdminOptions>().BindConfiguration(Admin.AdminOptions.SectionName);
         services.AddSingleton<Admin.AdminAuthorization>();
         services.AddProblemDetails();
@@ -72,6 +76,12 @@ public static class IngestApiExtensions
         var admin = endpoints.ServiceProvider.GetRequiredService<Admin.AdminAuthorization>();
         endpoints.MapPost("/v1/admin/replay", admin.Guard(replay.Start));
         endpoints.MapGet("/v1/admin/replay/{id}", admin.Guard(replay.Get));
+        var config = endpoints.ServiceProvider.GetRequiredService<Admin.ConfigEndpoints>();
+        endpoints.MapGet("/v1/admin/config", admin.Guard(config.Get));
+        endpoints.MapPut("/v1/admin/config", admin.Guard(config.Replace));
+        endpoints.MapGet("/v1/admin/config/nodes", admin.Guard(config.Nodes));
+        endpoints.MapPost("/v1/admin/keys", admin.Guard(config.CreateKey));
+        endpoints.MapDelete("/v1/admin/keys/{name}", admin.Guard(config.DeleteKey));
         endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
         endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
     }

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Text;
+using System.Diagnostics.CodeAnalysis;
+using Ingest.Api.Access;
 using Ingest.Api.Appending;
 using Ingest.Api.Diagnostics;
 using Ingest.Api.Health;
@@ -20,6 +22,7 @@ namespace Ingest.Api.Http;
 /// </summary>
 internal sealed class IngestHandler(
     TopicAppender appender,
+    AccessControl access,
     RequestGate gate,
     IReadinessProbe readiness,
     IOptions<IngestApiOptions> options,
@@ -32,9 +35,6 @@ internal sealed class IngestHandler(
     private static readonly byte[] AcceptedOne = """{"accepted":1}"""u8.ToArray();
 
     private readonly IngestApiOptions _options = options.Value;
-    private readonly Dictionary<string, string[]> _shardKeys = options.Value.Shards
-        .Where(topic => topic.Value > 1)
-        .ToDictionary(topic => topic.Key, topic => Enumerable.Range(0, topic.Value).Select(shard => TopicShards.GrainKey(topic.Key, shard)).ToArray(), StringComparer.Ordinal);
     private int _spread;
 
     /// <summary><c>POST /v1/topics/{topic}</c>: the body is one record, kept byte for byte.</summary>
@@ -69,13 +69,13 @@ internal sealed class IngestHandler(
     private async Task AppendOneCore(HttpContext context)
     {
         var request = context.Request;
-        if (!TryGetTopic(context, out var topic) || !TryGetKey(context, out var key, out var hasKey))
+        if (!TryGetTopic(context, out var topic) || !TryAuthorize(context, topic, out var route, out var grant) || !TryGetKey(context, route, out var key, out var hasKey))
         {
             await WriteRejection(context);
             return;
         }
 
-        var valueLimit = _options.MaxRecordBytes - (hasKey ? key.Length : 0);
+        var valueLimit = route.MaxRecordBytes - (hasKey ? key.Length : 0);
         var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
         Task<AppendResult> pending;
         try
@@ -97,7 +97,13 @@ internal sealed class IngestHandler(
                     return;
                 }
 
-                pending = appender.AppendRecord(ShardKey(topic, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
+                if (!TryTakeRate(context, grant, 1, inflated.Length + key.Length))
+                {
+                    await WriteRejection(context);
+                    return;
+                }
+
+                pending = appender.AppendRecord(ShardKey(topic, route, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
             }
             else
             {
@@ -134,7 +140,14 @@ internal sealed class IngestHandler(
                     return;
                 }
 
-                pending = appender.AppendRecord(ShardKey(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer);
+                if (!TryTakeRate(context, grant, 1, read.Buffer.Length + key.Length))
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                    await WriteRejection(context);
+                    return;
+                }
+
+                pending = appender.AppendRecord(ShardKey(topic, route, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer);
                 reader.AdvanceTo(read.Buffer.End);
             }
         }
@@ -150,7 +163,7 @@ internal sealed class IngestHandler(
     private async Task AppendBatchCore(HttpContext context)
     {
         var request = context.Request;
-        if (!TryGetTopic(context, out var topic) || !TryGetKey(context, out var key, out var hasKey))
+        if (!TryGetTopic(context, out var topic) || !TryAuthorize(context, topic, out var route, out var grant) || !TryGetKey(context, route, out var key, out var hasKey))
         {
             await WriteRejection(context);
             return;
@@ -186,8 +199,8 @@ internal sealed class IngestHandler(
         // Frames are ~20 bytes more per record than the body; reserve for short records up front.
         using var frames = new PooledBuffer(body.Length + body.Length / 4 + 64);
         var parsed = ndjson
-            ? BatchParser.ParseNdjson(body.WrittenSpan, stamp, _options.MaxRecordBytes, _options.ValidateNdjsonLines, frames)
-            : BatchParser.ParseJsonArray(body.WrittenSpan, stamp, _options.MaxRecordBytes, frames);
+            ? BatchParser.ParseNdjson(body.WrittenSpan, stamp, route.MaxRecordBytes, _options.ValidateNdjsonLines, frames)
+            : BatchParser.ParseJsonArray(body.WrittenSpan, stamp, route.MaxRecordBytes, frames);
         switch (parsed.Status)
         {
             case ParseStatus.Malformed:
@@ -198,7 +211,13 @@ internal sealed class IngestHandler(
                 return;
         }
 
-        var result = await appender.AppendFrames(ShardKey(topic, key.Span, hasKey), frames.WrittenSpan, parsed.Records);
+        if (!TryTakeRate(context, grant, parsed.Records, body.Length))
+        {
+            await WriteRejection(context);
+            return;
+        }
+
+        var result = await appender.AppendFrames(ShardKey(topic, route, key.Span, hasKey), frames.WrittenSpan, parsed.Records);
         await WriteResult(context, topic, result, parsed.Records);
     }
 
@@ -208,22 +227,32 @@ internal sealed class IngestHandler(
         return context.Response.WriteAsync("ok\n");
     }
 
+    /// <summary>
+    /// <c>GET /readyz</c>: 200 when this node can accept records, else 503 with the reasons. The body also
+    /// names the configuration version this node runs, so an operator can see a change reach every node.
+    /// </summary>
     public async Task Readyz(HttpContext context)
     {
         var report = await readiness.CheckAsync(context.RequestAborted);
+        var policy = access.Policy;
+        if (!policy.FromCluster)
+        {
+            report = report with { Ready = false, Reasons = [.. report.Reasons, "the cluster configuration has not been received yet"] };
+        }
+
         context.Response.StatusCode = report.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         if (!report.Ready)
         {
             context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos, policy.Version), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
     }
 
     /// <summary>The topic grain a request goes to: its key's shard, or for unkeyed requests the next shard in turn.</summary>
-    private string ShardKey(string topic, ReadOnlySpan<byte> key, bool hasKey)
+    private string ShardKey(string topic, TopicRoute route, ReadOnlySpan<byte> key, bool hasKey)
     {
-        if (_shardKeys.Count == 0 || !_shardKeys.TryGetValue(topic, out var keys))
+        if (route.ShardKeys is not { } keys)
         {
             return topic;
         }
@@ -246,7 +275,59 @@ internal sealed class IngestHandler(
         return false;
     }
 
-    private bool TryGetKey(HttpContext context, out ReadOnlyMemory<byte> key, out bool hasKey)
+    /// <summary>The configuration is here, the key (if keys are on) is known and enabled, and it may write the topic.</summary>
+    private bool TryAuthorize(HttpContext context, string topic, [NotNullWhen(true)] out TopicRoute? route, out KeyGrant? grant)
+    {
+        var denial = access.Check(context.Request, topic, out route, out grant);
+        if (denial == AccessDenial.None && route is not null)
+        {
+            return true;
+        }
+
+        Rejection rejection = denial switch
+        {
+            AccessDenial.NotConfigured => new(StatusCodes.Status503ServiceUnavailable, "Configuration not loaded",
+                "This node has not received the cluster's configuration yet. Nothing was stored; retry later."),
+            AccessDenial.MissingKey => new(StatusCodes.Status401Unauthorized, "API key required",
+                "Send a producer key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'."),
+            AccessDenial.UnknownKey => new(StatusCodes.Status401Unauthorized, "API key not accepted",
+                "The key is unknown, revoked or disabled."),
+            AccessDenial.TopicNotListed => new(StatusCodes.Status403Forbidden, "Topic not allowed",
+                $"Topic '{topic}' is not on this cluster's allow-list."),
+            _ => new(StatusCodes.Status403Forbidden, "Topic not allowed for this key",
+                $"Key '{grant!.Name}' may not write topic '{topic}'."),
+        };
+        context.Items[RejectionKey] = rejection;
+        if (rejection.Status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+        else if (rejection.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        ApiLog.RequestRejected(logger, topic, rejection.Status, rejection.Title);
+        return false;
+    }
+
+    /// <summary>Takes the request's records and bytes from its key's rate limit, if it has one; else 429 with Retry-After.</summary>
+    private bool TryTakeRate(HttpContext context, KeyGrant? grant, int records, long bytes)
+    {
+        if (grant?.Limiter is not { } limiter || limiter.TryTake(records, bytes, out var wait))
+        {
+            return true;
+        }
+
+        var seconds = (int)Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, 3600);
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Items[RejectionKey] = new Rejection(StatusCodes.Status429TooManyRequests, "Rate limit exceeded",
+            $"Key '{grant.Name}' is over its rate limit on this frontend; retry after {seconds} s. Nothing of this request was stored.");
+        ApiLog.RequestRejected(logger, grant.Name, StatusCodes.Status429TooManyRequests, "rate limit");
+        return false;
+    }
+
+    private bool TryGetKey(HttpContext context, TopicRoute route, out ReadOnlyMemory<byte> key, out bool hasKey)
     {
         key = default;
         hasKey = false;
@@ -262,10 +343,10 @@ internal sealed class IngestHandler(
         }
 
         var bytes = Encoding.UTF8.GetBytes(values[0]!);
-        if (bytes.Length > _options.MaxRecordBytes)
+        if (bytes.Length > route.MaxRecordBytes)
         {
             context.Items[RejectionKey] = new Rejection(StatusCodes.Status413PayloadTooLarge, "Key too large",
-                $"The key is {bytes.Length} bytes, over Ingest:MaxRecordBytes={_options.MaxRecordBytes}.");
+                $"The key is {bytes.Length} bytes, over the topic's largest record of {route.MaxRecordBytes} bytes.");
             return false;
         }
 
@@ -354,7 +435,7 @@ internal sealed class IngestHandler(
         Results.Problem(detail: detail, statusCode: status, title: title).ExecuteAsync(context);
 }
 
-internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons, int? Silos);
+internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons, int? Silos, long ConfigVersion);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ReadinessBody))]

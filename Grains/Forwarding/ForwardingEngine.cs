@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Ingest.Archive;
+using Ingest.Configuration;
 using Ingest.Diagnostics;
 using Ingest.Hosting;
 using Ingest.Kafka;
@@ -31,6 +32,7 @@ internal sealed class ForwardingEngine(
     KafkaEndpoint endpoint,
     KafkaProducerHost producer,
     IOptions<KafkaOptions> kafka,
+    LiveConfig config,
     IOptions<IngestOptions> ingest,
     SegmentArchive archive,
     IngestInstruments instruments,
@@ -134,7 +136,7 @@ internal sealed class ForwardingEngine(
             var from = DateTimeOffset.FromUnixTimeMilliseconds(request.FromMs).UtcDateTime;
             var to = DateTimeOffset.FromUnixTimeMilliseconds(Math.Max(request.FromMs, request.ToMs - 1)).UtcDateTime;
             var segments = archive.Segments(request.Topic, from, to);
-            var job = ReplayJob.Create(ReplayRoot, request, kafka.Value.KafkaTopicFor(request.Topic), segments, clock.GetUtcNow().ToUnixTimeMilliseconds(), _fsync);
+            var job = ReplayJob.Create(ReplayRoot, request, config.Current.KafkaTopicFor(request.Topic), segments, clock.GetUtcNow().ToUnixTimeMilliseconds(), _fsync);
             var status = job.Status();
             ForwardingLog.ReplayStarted(_logger, request.Id, request.Topic, from, DateTimeOffset.FromUnixTimeMilliseconds(request.ToMs).UtcDateTime, status.Segments, status.RecordsTotal);
             Run(job);
@@ -178,6 +180,7 @@ internal sealed class ForwardingEngine(
             producer,
             endpoint,
             kafka.Value,
+            () => job.File.KafkaTopic,
             RemoveReplayLink,
             _fsync,
             instruments,
@@ -250,6 +253,7 @@ internal sealed class ForwardingEngine(
             producer,
             endpoint,
             kafka.Value,
+            () => config.Current.KafkaTopicFor(TopicShards.TopicOf(topic)), // every shard ships to its topic
             path => archive.Retire(topic, path),
             _fsync,
             instruments,

@@ -39,7 +39,8 @@ internal sealed class TopicShipper : IAsyncDisposable
 
     private readonly string _topic;
     private readonly string _directory;
-    private readonly string _kafkaTopic;
+    private readonly Func<string> _kafkaTopicOf;
+    private string _kafkaTopic;
     private readonly KafkaProducerHost _producer;
     private readonly KafkaEndpoint _endpoint;
     private readonly KafkaOptions _options;
@@ -59,8 +60,7 @@ internal sealed class TopicShipper : IAsyncDisposable
     private int _head;
     private int _count;
     private long _inFlightBytes;
-    private int _pendingReports;
-    private int _failedReports;
+    private Reports _reports = new();
     private string? _lastError;
 
     private long _readSegment;
@@ -81,6 +81,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         KafkaProducerHost producer,
         KafkaEndpoint endpoint,
         KafkaOptions options,
+        Func<string> kafkaTopic,
         Func<string, bool> retire,
         bool fsync,
         IngestInstruments instruments,
@@ -91,7 +92,8 @@ internal sealed class TopicShipper : IAsyncDisposable
     {
         _topic = topic;
         _directory = directory;
-        _kafkaTopic = options.KafkaTopicFor(TopicShards.TopicOf(topic)); // every shard ships to its topic
+        _kafkaTopicOf = kafkaTopic;
+        _kafkaTopic = kafkaTopic();
         _producer = producer;
         _endpoint = endpoint;
         _options = options;
@@ -135,7 +137,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             unshipped += sequence < acked.Segment ? 0 : sequence == acked.Segment ? Math.Max(0, length - acked.Offset) : Math.Max(0, length - SegmentFile.HeaderSize);
         }
 
-        return new TopicForwardingStatus(_topic, _kafkaTopic, acked.Segment, acked.Offset, Volatile.Read(ref _shippedRecords), Volatile.Read(ref _pendingReports), unshipped, _lastError);
+        return new TopicForwardingStatus(_topic, _kafkaTopic, acked.Segment, acked.Offset, Volatile.Read(ref _shippedRecords), Volatile.Read(ref _reports.Pending), unshipped, _lastError);
     }
 
     private async Task RunAsync()
@@ -153,7 +155,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             catch (Exception e)
             {
                 KafkaLog.ShipperCrashed(_logger, e, _topic);
-                await WaitForSettledReportsAsync();
+                await WaitForSettledReportsAsync(Timeout.InfiniteTimeSpan);
                 await DelayAsync(TimeSpan.FromSeconds(1));
             }
         }
@@ -199,16 +201,33 @@ internal sealed class TopicShipper : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var reaped = Reap();
-            if (Volatile.Read(ref _failedReports) > 0 || generation != _producer.Generation)
+            if (Volatile.Read(ref _reports.Failed) > 0 || generation != _producer.Generation)
             {
-                await WaitForSettledReportsAsync();
+                var replaced = generation != _producer.Generation;
+                await WaitForSettledReportsAsync(replaced ? KafkaProducerHost.RetireGrace + TimeSpan.FromSeconds(2) : Timeout.InfiniteTimeSpan);
                 Reap();
-                KafkaLog.DeliveryFailed(_logger, _topic, _kafkaTopic, _lastError ?? "producer rebuilt", _acked.Segment, _acked.Offset, (long)backoff.TotalMilliseconds);
+                if (replaced && Volatile.Read(ref _reports.Pending) > 0)
+                {
+                    // A replaced producer that never reported: drop its slots (late reports land on
+                    // objects no longer in the ring) and resend from the acknowledged position.
+                    Array.Clear(_ring);
+                    _reports = new Reports();
+                }
+
+                if (Volatile.Read(ref _reports.Failed) > 0)
+                {
+                    KafkaLog.DeliveryFailed(_logger, _topic, _kafkaTopic, _lastError ?? "unknown error", _acked.Segment, _acked.Offset, (long)backoff.TotalMilliseconds);
+                }
+                else
+                {
+                    KafkaLog.ProducerSwitched(_logger, _topic, _acked.Segment, _acked.Offset);
+                }
+
                 ResetRing();
                 _readSegment = _acked.Segment;
                 _readOffset = Math.Max(_acked.Offset, SegmentFile.HeaderSize);
                 CloseReadHandle();
-                Interlocked.Exchange(ref _failedReports, 0);
+                Interlocked.Exchange(ref _reports.Failed, 0);
                 generation = _producer.Generation;
                 // Retry policy, not a wait for an event: the broker gets time to come back.
                 await DelayAsync(backoff);
@@ -291,6 +310,14 @@ internal sealed class TopicShipper : IAsyncDisposable
     /// <summary>Reads and sends records until the window is full or the segments hold no more. Returns true if anything was sent.</summary>
     private bool Fill()
     {
+        var kafkaTopic = _kafkaTopicOf();
+        if (!string.Equals(kafkaTopic, _kafkaTopic, StringComparison.Ordinal))
+        {
+            // The topic's Kafka topic was changed in the cluster configuration: records not yet sent go there.
+            _kafkaTopic = kafkaTopic;
+            _endpoint.EnsureTopic(kafkaTopic);
+        }
+
         var progressed = false;
         var buffer = ArrayPool<byte>.Shared.Rent(ReadChunk);
         try
@@ -395,7 +422,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             Headers = [new Header("ingest-time", AsciiDigits(record.TimestampMs))],
         };
         var slot = Push(_readSegment, endOffset, frameSize, segmentEnd: false, skipped: false);
-        Interlocked.Increment(ref _pendingReports);
+        Interlocked.Increment(ref _reports.Pending);
         try
         {
             _producer.Producer.Produce(_kafkaTopic, message, slot.OnDelivered);
@@ -404,7 +431,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         catch (ProduceException<byte[]?, byte[]> e) when (e.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
         {
             // librdkafka's own queue is full: take the slot back and try again when reports come in.
-            Interlocked.Decrement(ref _pendingReports);
+            Interlocked.Decrement(ref _reports.Pending);
             _count--;
             _inFlightBytes -= frameSize;
             return false;
@@ -433,6 +460,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         slot.Bytes = bytes;
         slot.SegmentEnd = segmentEnd;
         slot.Skipped = skipped;
+        slot.Epoch = _reports;
         Volatile.Write(ref slot.State, segmentEnd || skipped ? Slot.Delivered : Slot.Pending);
         _count++;
         _inFlightBytes += bytes;
@@ -561,9 +589,11 @@ internal sealed class TopicShipper : IAsyncDisposable
         _readHandleSealed = false;
     }
 
-    private async Task WaitForSettledReportsAsync()
+    private async Task WaitForSettledReportsAsync(TimeSpan limit)
     {
-        while (Volatile.Read(ref _pendingReports) > 0 && !_stop.IsCancellationRequested)
+        var started = _time.GetTimestamp();
+        while (Volatile.Read(ref _reports.Pending) > 0 && !_stop.IsCancellationRequested
+            && (limit == Timeout.InfiniteTimeSpan || _time.GetElapsedTime(started) < limit))
         {
             await WaitAsync(TimeSpan.FromMilliseconds(100));
         }
@@ -600,7 +630,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         }
 
         var deadline = _time.GetTimestamp();
-        while (Volatile.Read(ref _pendingReports) > 0 && _time.GetElapsedTime(deadline) < grace)
+        while (Volatile.Read(ref _reports.Pending) > 0 && _time.GetElapsedTime(deadline) < grace)
         {
             await WaitAsync(TimeSpan.FromMilliseconds(50));
         }
@@ -643,14 +673,17 @@ internal sealed class TopicShipper : IAsyncDisposable
         public bool Skipped;
         public int State;
 
+        /// <summary>The report counters of the ring this slot was sent in.</summary>
+        public Reports Epoch = null!;
+
         public Action<DeliveryReport<byte[]?, byte[]>> OnDelivered { get; }
 
         public void Fail(string reason)
         {
             _owner._lastError = reason;
             Volatile.Write(ref State, Failed);
-            Interlocked.Increment(ref _owner._failedReports);
-            Interlocked.Decrement(ref _owner._pendingReports);
+            Interlocked.Increment(ref Epoch.Failed);
+            Interlocked.Decrement(ref Epoch.Pending);
             _owner._instruments.DeliveryErrors.Add(1, _owner._topicTag);
             _owner.Wake();
         }
@@ -664,10 +697,17 @@ internal sealed class TopicShipper : IAsyncDisposable
             }
 
             Volatile.Write(ref State, Delivered);
-            Interlocked.Decrement(ref _owner._pendingReports);
+            Interlocked.Decrement(ref Epoch.Pending);
             _owner.Wake();
         }
     }
+}
+
+/// <summary>Delivery reports outstanding and failed, for the records sent since the ring was last dropped.</summary>
+internal sealed class Reports
+{
+    public int Pending;
+    public int Failed;
 }
 
 /// <summary>The record times a shipper sends: [FromMs, ToMs). The default window holds every record.</summary>

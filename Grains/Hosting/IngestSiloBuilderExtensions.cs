@@ -1,3 +1,4 @@
+using Ingest.Configuration;
 using Ingest.Diagnostics;
 using Ingest.Forwarding;
 using Ingest.Kafka;
@@ -6,6 +7,7 @@ using Ingest.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 
 namespace Ingest.Hosting;
 
@@ -31,6 +33,11 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<Archive.SegmentArchive>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
         services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();
+
+        // The cluster configuration: this silo's copy, and the configuration grain's storage (a file in the
+        // data directory unless the host registered another, e.g. Redis, under the same name first).
+        services.AddLiveConfig();
+        services.TryAddKeyedSingleton<IGrainStorage>(ConfigGrain.StorageName, (sp, _) => FileGrainStorage.Create(sp, sp.GetRequiredService<IOptions<IngestOptions>>().Value));
 
         // Forwarding to Kafka (sections Kafka and DevKafka).
         services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.SectionName).ValidateOnStart();

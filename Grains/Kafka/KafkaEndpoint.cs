@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ingest.Configuration;
 using Ingest.Diagnostics;
 using Ingest.Kafka.DevBroker;
 using Microsoft.Extensions.Logging;
@@ -7,45 +8,63 @@ using Microsoft.Extensions.Options;
 namespace Ingest.Kafka;
 
 /// <summary>
-/// Where this silo's Kafka is: the configured brokers, or — when none are configured — the in-memory
-/// development broker, started here on a fixed address and announced loudly. It never starts when
-/// real brokers are configured.
+/// Where this silo's Kafka is: the brokers of the cluster configuration (<c>kafka.bootstrapServers</c>),
+/// or — when it names none — the in-memory development broker, started here on a fixed address and
+/// announced loudly. The development broker starts only when it is the destination.
 /// </summary>
-internal sealed class KafkaEndpoint(IOptions<KafkaOptions> kafka, IOptions<DevKafkaOptions> dev, ILogger<KafkaEndpoint> logger) : IAsyncDisposable
+internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions> dev, ILogger<KafkaEndpoint> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, bool> _createdTopics = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
     private MockKafkaCluster? _devBroker;
-    private string? _bootstrapServers;
+    private string? _announced;
 
-    public string BootstrapServers => _bootstrapServers ?? throw new InvalidOperationException("The Kafka endpoint has not been started.");
-
-    public bool IsDevBroker => _devBroker is not null;
-
-    public void Start()
+    /// <summary>The brokers of <paramref name="settings"/>, or the development broker's address (starting it) when it names none.</summary>
+    public string BootstrapServersFor(KafkaSettings settings)
     {
-        if (_bootstrapServers is not null)
+        var servers = settings.BootstrapServers ?? DevBroker().BootstrapServers;
+        if (!string.Equals(Volatile.Read(ref _announced), servers, StringComparison.Ordinal))
         {
-            return;
+            Volatile.Write(ref _announced, servers);
+            if (settings.BootstrapServers is not null)
+            {
+                KafkaLog.UsingBrokers(logger, servers);
+            }
         }
 
-        if (!string.IsNullOrWhiteSpace(kafka.Value.BootstrapServers))
-        {
-            _bootstrapServers = kafka.Value.BootstrapServers;
-            KafkaLog.UsingBrokers(logger, _bootstrapServers);
-            return;
-        }
-
-        _devBroker = MockKafkaCluster.Start(dev.Value.Brokers, dev.Value.Port);
-        _bootstrapServers = _devBroker.BootstrapServers;
-        KafkaLog.DevBrokerStarted(logger, _bootstrapServers);
+        return servers;
     }
+
+    public bool IsDevBroker => _devBroker is not null && config.Current.Kafka.BootstrapServers is null;
+
+    /// <summary>Resolves the current destination once, so the development broker (if it is the one) is up before shipping starts.</summary>
+    public void Start() => BootstrapServersFor(config.Current.Kafka);
 
     /// <summary>On the development broker, creates the topic with <c>DevKafka:Partitions</c> partitions the first time it is used.</summary>
     public void EnsureTopic(string kafkaTopic)
     {
-        if (_devBroker is not null && _createdTopics.TryAdd(kafkaTopic, true))
+        if (IsDevBroker && _createdTopics.TryAdd(kafkaTopic, true))
         {
-            _devBroker.CreateTopic(kafkaTopic, dev.Value.Partitions);
+            _devBroker!.CreateTopic(kafkaTopic, dev.Value.Partitions);
+        }
+    }
+
+    private MockKafkaCluster DevBroker()
+    {
+        if (Volatile.Read(ref _devBroker) is { } running)
+        {
+            return running;
+        }
+
+        lock (_gate)
+        {
+            if (_devBroker is null)
+            {
+                _devBroker = MockKafkaCluster.Start(dev.Value.Brokers, dev.Value.Port);
+                KafkaLog.DevBrokerStarted(logger, _devBroker.BootstrapServers);
+            }
+
+            return _devBroker;
         }
     }
 

@@ -9,7 +9,7 @@ internal static partial class KafkaLog
     public static partial void UsingBrokers(ILogger logger, string bootstrapServers);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message =
-        "\n*** DEVELOPMENT KAFKA BROKER: no Kafka:BootstrapServers configured, so records ship to an IN-MEMORY broker at {BootstrapServers}. ***\n" +
+        "\n*** DEVELOPMENT KAFKA BROKER: no Kafka brokers configured (kafka.bootstrapServers), so records ship to an IN-MEMORY broker at {BootstrapServers}. ***\n" +
         "*** It keeps ~5 MiB per partition and loses everything when this process stops. Configure Kafka:BootstrapServers for real use. ***\n" +
         "*** Consume with any Kafka client, e.g.: kcat -b {BootstrapServers} -C -t <topic> ***")]
     public static partial void DevBrokerStarted(ILogger logger, string bootstrapServers);
@@ -17,11 +17,17 @@ internal static partial class KafkaLog
     [LoggerMessage(EventId = 1310, Level = LogLevel.Error, Message = "Kafka producer error {Code}: {Reason} (fatal: {Fatal})")]
     public static partial void ProducerError(ILogger logger, string code, string reason, bool fatal);
 
-    [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Kafka producer rebuilt after a fatal error (generation {Generation}); forwarders resume from their checkpoints")]
-    public static partial void ProducerRebuilt(ILogger logger, int generation);
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Kafka producer rebuilt after {Reason} (generation {Generation}); forwarders resume from their checkpoints")]
+    public static partial void ProducerRebuilt(ILogger logger, int generation, string reason);
+
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Error, Message = "Cannot build a Kafka producer from the new settings; the producer of generation {Generation} stays in use")]
+    public static partial void ProducerBuildFailed(ILogger logger, Exception exception, int generation);
 
     [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Topic {Topic}: delivery to Kafka topic {KafkaTopic} failed ({Error}); retrying from the checkpoint {Segment}:{Offset} in {BackoffMs} ms")]
     public static partial void DeliveryFailed(ILogger logger, string topic, string kafkaTopic, string error, long segment, long offset, long backoffMs);
+
+    [LoggerMessage(EventId = 1326, Level = LogLevel.Information, Message = "Topic {Topic}: the Kafka producer was replaced; sending again from the checkpoint {Segment}:{Offset} with the new one")]
+    public static partial void ProducerSwitched(ILogger logger, string topic, long segment, long offset);
 
     [LoggerMessage(EventId = 1321, Level = LogLevel.Information, Message = "Topic {Topic}: segment {Segment} fully acknowledged by Kafka ({Records} records) and deleted")]
     public static partial void SegmentShipped(ILogger logger, string topic, string segment, long records);

@@ -64,7 +64,7 @@ public sealed class DevKafkaOptions
 
 internal sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
 {
-    private static readonly string[] Fixed = ["enable.idempotence", "acks", "request.required.acks", "bootstrap.servers"];
+    internal static readonly string[] Fixed = ["enable.idempotence", "acks", "request.required.acks", "bootstrap.servers"];
 
     public ValidateOptionsResult Validate(string? name, KafkaOptions options)
     {

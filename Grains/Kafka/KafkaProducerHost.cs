@@ -1,24 +1,41 @@
 using Confluent.Kafka;
+using Ingest.Configuration;
 using Ingest.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Ingest.Kafka;
 
 /// <summary>
-/// The one Kafka producer of this process, built from configuration: idempotent, <c>acks=all</c>,
-/// lz4 by default, batching from <c>Kafka:ProducerSettings</c>. A fatal error (<c>IsFatal</c>) rebuilds it
-/// and bumps <see cref="Generation"/>, which tells every forwarder to resume from its checkpoint.
+/// The one Kafka producer of this process, built from the cluster configuration's <c>kafka</c> section:
+/// idempotent, <c>acks=all</c>, lz4 by default. It is replaced, and <see cref="Generation"/> bumped, when
+/// the brokers or producer settings change, or after a fatal error (<c>IsFatal</c>). A bump tells every
+/// forwarder to let its reports in flight come in and resend from its checkpoint on the new producer;
+/// the old producer gets <see cref="RetireGrace"/> to deliver what it holds, then whatever is left
+/// fails back to those forwarders. So nothing accepted is lost in a swap; some records may be sent twice.
 /// </summary>
-internal sealed class KafkaProducerHost(
-    IOptions<KafkaOptions> options,
-    KafkaEndpoint endpoint,
-    IngestInstruments instruments,
-    ILogger<KafkaProducerHost> logger) : IDisposable
+internal sealed class KafkaProducerHost : IDisposable
 {
+    /// <summary>How long a replaced producer may keep delivering before what it still holds is purged and resent.</summary>
+    public static readonly TimeSpan RetireGrace = TimeSpan.FromSeconds(5);
+
+    private readonly LiveConfig _config;
+    private readonly KafkaEndpoint _endpoint;
+    private readonly IngestInstruments _instruments;
+    private readonly ILogger _logger;
     private readonly Lock _gate = new();
+    private readonly IDisposable _subscription;
     private IProducer<byte[]?, byte[]>? _producer;
+    private KafkaSettings? _builtFrom;
     private int _generation;
+
+    public KafkaProducerHost(LiveConfig config, KafkaEndpoint endpoint, IngestInstruments instruments, ILogger<KafkaProducerHost> logger)
+    {
+        _config = config;
+        _endpoint = endpoint;
+        _instruments = instruments;
+        _logger = logger;
+        _subscription = config.Subscribe(OnConfigChanged);
+    }
 
     public int Generation => Volatile.Read(ref _generation);
 
@@ -34,16 +51,22 @@ internal sealed class KafkaProducerHost(
 
             lock (_gate)
             {
-                return _producer ??= Build();
+                if (_producer is null)
+                {
+                    _builtFrom = _config.Current.Kafka;
+                    _producer = Build(_builtFrom);
+                }
+
+                return _producer;
             }
         }
     }
 
-    internal ProducerConfig BuildConfig()
+    internal ProducerConfig BuildConfig(KafkaSettings settings)
     {
-        var config = new ProducerConfig(new Dictionary<string, string>(options.Value.ProducerSettings))
+        var config = new ProducerConfig(new Dictionary<string, string>(settings.ProducerSettings))
         {
-            BootstrapServers = endpoint.BootstrapServers,
+            BootstrapServers = _endpoint.BootstrapServersFor(settings),
             EnableIdempotence = true,
             Acks = Acks.All,
         };
@@ -58,50 +81,99 @@ internal sealed class KafkaProducerHost(
         return config;
     }
 
-    private IProducer<byte[]?, byte[]> Build() =>
-        new ProducerBuilder<byte[]?, byte[]>(BuildConfig())
+    private IProducer<byte[]?, byte[]> Build(KafkaSettings settings) =>
+        new ProducerBuilder<byte[]?, byte[]>(BuildConfig(settings))
             .SetErrorHandler(OnError)
-            .SetStatisticsHandler((_, json) => instruments.RecordProducerStatistics(json))
+            .SetStatisticsHandler((_, json) => _instruments.RecordProducerStatistics(json))
             .SetLogHandler((_, message) =>
             {
                 if (message.Level <= SyslogLevel.Warning)
                 {
-                    KafkaLog.ProducerError(logger, message.Facility, message.Message, false);
+                    KafkaLog.ProducerError(_logger, message.Facility, message.Message, false);
                 }
             })
             .Build();
 
-    private void OnError(IProducer<byte[]?, byte[]> producer, Error error)
+    private void OnConfigChanged(ClusterConfig config)
     {
-        KafkaLog.ProducerError(logger, error.Code.ToString(), error.Reason, error.IsFatal);
-        if (!error.IsFatal)
+        var built = Volatile.Read(ref _builtFrom);
+        if (built is not null && !built.SameProducerAs(config.Kafka))
         {
-            return;
+            // Called under the configuration's lock: build the new producer elsewhere.
+            _ = Task.Run(() => Replace(null, "the Kafka settings changed"));
         }
-
-        // Called on librdkafka's thread: replace the producer elsewhere.
-        _ = Task.Run(() => Rebuild(producer));
     }
 
-    private void Rebuild(IProducer<byte[]?, byte[]> broken)
+    private void OnError(IProducer<byte[]?, byte[]> producer, Error error)
     {
+        KafkaLog.ProducerError(_logger, error.Code.ToString(), error.Reason, error.IsFatal);
+        if (error.IsFatal)
+        {
+            // Called on librdkafka's thread: replace the producer elsewhere.
+            _ = Task.Run(() => Replace(producer, "a fatal producer error"));
+        }
+    }
+
+    /// <summary>Replaces the producer (only if it is still <paramref name="expected"/>, when given) with one built from the current settings.</summary>
+    private void Replace(IProducer<byte[]?, byte[]>? expected, string reason)
+    {
+        IProducer<byte[]?, byte[]>? old;
         lock (_gate)
         {
-            if (!ReferenceEquals(_producer, broken))
+            var settings = _config.Current.Kafka;
+            if (_producer is null || (expected is not null && !ReferenceEquals(_producer, expected))
+                || (expected is null && _builtFrom!.SameProducerAs(settings)))
             {
                 return;
             }
 
-            _producer = Build();
+            IProducer<byte[]?, byte[]> replacement;
+            try
+            {
+                replacement = Build(settings);
+            }
+            catch (Exception e) when (e is KafkaException or ArgumentException or InvalidOperationException)
+            {
+                KafkaLog.ProducerBuildFailed(_logger, e, _generation);
+                return;
+            }
+
+            old = _producer;
+            _producer = replacement;
+            Volatile.Write(ref _builtFrom, settings);
             var generation = Interlocked.Increment(ref _generation);
-            KafkaLog.ProducerRebuilt(logger, generation);
+            KafkaLog.ProducerRebuilt(_logger, generation, reason);
         }
 
-        broken.Dispose();
+        Retire(old);
+    }
+
+    /// <summary>
+    /// Lets a replaced producer deliver for up to <see cref="RetireGrace"/>, then disposes of it. Records it
+    /// still held never report; their forwarders stop waiting for them and resend from the checkpoint.
+    /// </summary>
+    private static void Retire(IProducer<byte[]?, byte[]> old)
+    {
+        try
+        {
+            old.Flush(RetireGrace);
+        }
+        catch (KafkaException)
+        {
+            // A broken producer may refuse to flush; what it held is resent all the same.
+        }
+        finally
+        {
+            old.Dispose();
+        }
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for messages in flight to be delivered (shutdown).</summary>
     public void Flush(TimeSpan timeout) => Volatile.Read(ref _producer)?.Flush(timeout);
 
-    public void Dispose() => Volatile.Read(ref _producer)?.Dispose();
+    public void Dispose()
+    {
+        _subscription.Dispose();
+        Volatile.Read(ref _producer)?.Dispose();
+    }
 }

@@ -1,3 +1,4 @@
+using Ingest.Configuration;
 using Ingest.Archive;
 using Ingest.Diagnostics;
 using Ingest.Forwarding;
@@ -38,18 +39,20 @@ internal sealed class TopicGrain(
     IOptions<IngestOptions> options,
     IAppendListener listener,
     SegmentArchive archive,
+    LiveConfig config,
     IServiceProvider services) : Grain, ITopicGrain, IRemindable
 {
     private const string RotationReminder = "ingest.rotate";
 
     private readonly IFileFaults? _faults = services.GetService<IFileFaults>();
-    private readonly RotationPolicy _policy = new(options.Value.RotateAfter, options.Value.MaxSegmentBytes);
+    private readonly IngestOptions _defaults = options.Value;
     private readonly TimeSpan _reminderPeriod = options.Value.RotationReminderPeriod;
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
     private List<PendingAppend> _committing = [];
     private bool _commitLoopRunning;
     private string _topic = string.Empty;
+    private string _topicName = string.Empty;
     private TopicSegments? _segments;
     private ActiveSegment? _active;
     private KeyValuePair<string, object?> _topicTag;
@@ -58,10 +61,22 @@ internal sealed class TopicGrain(
     private bool _appendedSinceTick;
     private SealReason? _sealAfterCommit;
 
+    /// <summary>The rotation limits in force: the topic's overrides in the cluster configuration, else the silo's options.</summary>
+    private RotationPolicy Policy
+    {
+        get
+        {
+            var topic = config.Current.SettingsOf(_topicName);
+            return new RotationPolicy(
+                topic?.RotateAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : _defaults.RotateAfter,
+                topic?.MaxSegmentBytes ?? _defaults.MaxSegmentBytes);
+        }
+    }
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _topic = this.GetPrimaryKeyString();
-        if (!TopicShards.TryParse(_topic, out _, out _))
+        if (!TopicShards.TryParse(_topic, out _topicName, out _))
         {
             throw new ArgumentException($"'{_topic}' is not a valid topic name or topic shard key.");
         }
@@ -185,7 +200,7 @@ internal sealed class TopicGrain(
         var written = false;
         try
         {
-            if (_active is not null && _policy.DueByTime(_active.CreatedUnixMs, clock.GetUtcNow()) is { } due)
+            if (_active is not null && Policy.DueByTime(_active.CreatedUnixMs, clock.GetUtcNow()) is { } due)
             {
                 // Exact: no record of a new day (or past the age limit) joins the old segment.
                 SealActive(due);
@@ -220,7 +235,7 @@ internal sealed class TopicGrain(
         instruments.RecordsAppended.Add(records, _topicTag);
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
-        if (_policy.DueBySize(_active.Length))
+        if (Policy.DueBySize(_active.Length))
         {
             SealActive(SealReason.Size);
         }
@@ -247,7 +262,7 @@ internal sealed class TopicGrain(
     private void ArmRotationTimer(ActiveSegment segment)
     {
         _rotationTimer?.Dispose();
-        var due = _policy.Deadline(segment.CreatedUnixMs) - clock.GetUtcNow();
+        var due = Policy.Deadline(segment.CreatedUnixMs) - clock.GetUtcNow();
         _rotationTimer = this.RegisterGrainTimer(
             _ =>
             {
@@ -278,7 +293,7 @@ internal sealed class TopicGrain(
             return;
         }
 
-        if (_policy.DueByTime(active.CreatedUnixMs, clock.GetUtcNow()) is { } reason)
+        if (Policy.DueByTime(active.CreatedUnixMs, clock.GetUtcNow()) is { } reason)
         {
             RequestSeal(reason);
         }

@@ -37,8 +37,9 @@ public static class SiloApp
     }
 
     /// <summary>
-    /// Redis membership and reminders when <c>Cluster:Redis</c> is set (a real cluster), else one silo on
-    /// localhost with in-memory reminders. Membership is tuned to declare a dead silo in seconds, with
+    /// Redis membership, reminders and configuration storage when <c>Cluster:Redis</c> is set (a real
+    /// cluster), else one silo on localhost with in-memory reminders and the configuration in a file of
+    /// the data directory. Membership is tuned to declare a dead silo in seconds, with
     /// Orleans' indirect probes and degradation-aware timeouts left on.
     /// </summary>
     private static void UseCluster(ISiloBuilder silo, ClusterSettings cluster)
@@ -52,6 +53,12 @@ public static class SiloApp
 
         silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!));
         silo.UseRedisReminderService(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!));
+        // The cluster configuration lives in Redis too, so any silo can host its grain after a failure.
+        silo.AddRedisGrainStorage(Ingest.Configuration.ConfigGrain.StorageName, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!));
+        // Orleans' own serializer, not the default JSON one: that JSON drops properties holding their
+        // type's default value, so a disabled key (enabled=false) would come back enabled.
+        silo.Services.AddOptions<Orleans.Persistence.RedisStorageOptions>(Ingest.Configuration.ConfigGrain.StorageName)
+            .Configure<Orleans.Serialization.Serializer>((o, serializer) => o.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer));
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = cluster.ClusterId;

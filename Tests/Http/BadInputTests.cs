@@ -85,8 +85,8 @@ public sealed class BadInputTests(SmallLimitsSilo silo) : IClassFixture<SmallLim
             Assert.InRange(status, 400, 499);
         }
 
-        // Nothing was created beside the segments folder, and no topic named by dots exists.
-        Assert.DoesNotContain(Directory.GetFileSystemEntries(silo.DataDirectory), p => !p.EndsWith("segments") && !Path.GetFileName(p).StartsWith('.'));
+        // Nothing was created beside the segments and configuration folders, and no topic named by dots exists.
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(silo.DataDirectory), p => Path.GetFileName(p) is not ("segments" or "config") && !Path.GetFileName(p).StartsWith('.'));
         Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(silo.DataDirectory, "segments")), p => Path.GetFileName(p).StartsWith('.'));
     }
 

@@ -30,9 +30,45 @@ internal static class KafkaTestClient
         }, timeout);
     }
 
-    private static List<Consumed> Read(string bootstrap, string topic, Func<List<Consumed>, bool> done, TimeSpan timeout)
+    /// <summary>
+    /// Reads a topic from the beginning on several independent clusters at once until every id was seen
+    /// on one of them, or the deadline passed. Returns what each cluster held, in the order given.
+    /// </summary>
+    public static List<Consumed>[] ReadUntilSeenAcross(IReadOnlyList<string> bootstraps, string topic, IReadOnlyCollection<string> ids, TimeSpan timeout)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        var missing = new HashSet<string>(ids);
+        var results = bootstraps.Select(_ => new List<Consumed>()).ToArray();
+        var consumers = bootstraps.Select(bootstrap => NewConsumer(bootstrap, topic)).ToArray();
+        try
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (missing.Count > 0 && DateTime.UtcNow < deadline)
+            {
+                for (var i = 0; i < consumers.Length; i++)
+                {
+                    if (Next(consumers[i], TimeSpan.FromMilliseconds(50)) is { } message)
+                    {
+                        results[i].Add(message);
+                        missing.Remove(System.Text.Json.JsonDocument.Parse(message.Value).RootElement.GetProperty("id").GetString()!);
+                    }
+                }
+            }
+
+            return results;
+        }
+        finally
+        {
+            foreach (var consumer in consumers)
+            {
+                consumer.Close();
+                consumer.Dispose();
+            }
+        }
+    }
+
+    private static IConsumer<byte[], byte[]> NewConsumer(string bootstrap, string topic)
+    {
+        var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
             BootstrapServers = bootstrap,
             GroupId = "test-" + Guid.NewGuid().ToString("N"),
@@ -41,22 +77,36 @@ internal static class KafkaTestClient
             TopicMetadataRefreshIntervalMs = 1000,
         }).Build();
         consumer.Subscribe(topic);
+        return consumer;
+    }
+
+    private static Consumed? Next(IConsumer<byte[], byte[]> consumer, TimeSpan wait)
+    {
+        var result = consumer.Consume(wait);
+        if (result?.Message is null || result.IsPartitionEOF)
+        {
+            return null;
+        }
+
+        return new Consumed(
+            result.Message.Key is null ? null : System.Text.Encoding.UTF8.GetString(result.Message.Key),
+            System.Text.Encoding.UTF8.GetString(result.Message.Value),
+            result.Partition.Value,
+            result.Offset.Value,
+            (result.Message.Headers ?? []).ToDictionary(h => h.Key, h => System.Text.Encoding.UTF8.GetString(h.GetValueBytes())));
+    }
+
+    private static List<Consumed> Read(string bootstrap, string topic, Func<List<Consumed>, bool> done, TimeSpan timeout)
+    {
+        using var consumer = NewConsumer(bootstrap, topic);
         var messages = new List<Consumed>();
         var deadline = DateTime.UtcNow + timeout;
         while (!done(messages) && DateTime.UtcNow < deadline)
         {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (result?.Message is null || result.IsPartitionEOF)
+            if (Next(consumer, TimeSpan.FromMilliseconds(200)) is { } message)
             {
-                continue;
+                messages.Add(message);
             }
-
-            messages.Add(new Consumed(
-                result.Message.Key is null ? null : System.Text.Encoding.UTF8.GetString(result.Message.Key),
-                System.Text.Encoding.UTF8.GetString(result.Message.Value),
-                result.Partition.Value,
-                result.Offset.Value,
-                (result.Message.Headers ?? []).ToDictionary(h => h.Key, h => System.Text.Encoding.UTF8.GetString(h.GetValueBytes()))));
         }
 
         consumer.Close();

@@ -1,3 +1,4 @@
+using Ingest.Configuration;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
@@ -118,9 +119,10 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
 
         var kafka = Options.Create(new KafkaOptions { BootstrapServers = broker.BootstrapServers });
         var instruments = new IngestInstruments(meters);
-        await using var endpoint = new KafkaEndpoint(kafka, Options.Create(new DevKafkaOptions()), NullLogger<KafkaEndpoint>.Instance);
+        var config = new LiveConfig(new ClusterConfig { Kafka = new KafkaSettings { BootstrapServers = broker.BootstrapServers } });
+        await using var endpoint = new KafkaEndpoint(config, Options.Create(new DevKafkaOptions()), NullLogger<KafkaEndpoint>.Instance);
         endpoint.Start();
-        using var producer = new KafkaProducerHost(kafka, endpoint, instruments, NullLogger<KafkaProducerHost>.Instance);
+        using var producer = new KafkaProducerHost(config, endpoint, instruments, NullLogger<KafkaProducerHost>.Instance);
         _ = producer.Producer; // connect before the clock starts, as the plain producer's Build does
         // The shipper retires the segment once every record in it is acknowledged (here: deletes it).
         var shipped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -132,7 +134,7 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
         }
 
         var clock = Stopwatch.StartNew();
-        await using var shipper = new TopicShipper(topic, directory, producer, endpoint, kafka.Value, Retire, fsync: false, instruments, NullLogger.Instance, TimeProvider.System);
+        await using var shipper = new TopicShipper(topic, directory, producer, endpoint, kafka.Value, () => topic, Retire, fsync: false, instruments, NullLogger.Instance, TimeProvider.System);
         shipper.Start();
         await shipped.Task.WaitAsync(TimeSpan.FromMinutes(5));
 

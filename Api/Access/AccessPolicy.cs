@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Ingest.Configuration;
+using Ingest.Topics;
+
+namespace Ingest.Api.Access;
+
+/// <summary>How one topic is written: its shard grain keys and its record size limit.</summary>
+internal sealed record TopicRoute(string[]? ShardKeys, int MaxRecordBytes);
+
+/// <summary>What one producer key may do.</summary>
+internal sealed class KeyGrant(string name, bool enabled, FrozenSet<string>? topics, KeyRateLimiter? limiter)
+{
+    public string Name { get; } = name;
+
+    public bool Enabled { get; } = enabled;
+
+    public KeyRateLimiter? Limiter { get; } = limiter;
+
+    public bool MayWrite(string topic) => topics is null || topics.Contains(topic);
+}
+
+/// <summary>
+/// One configuration version, compiled for the request path: the topic table and the key table. Built
+/// once per change and swapped in whole, so a request sees one version throughout and pays only a
+/// dictionary lookup or two. A presented key is hashed (SHA-256) the first time it is seen; a key that
+/// matched is remembered for this version, so later requests with it cost a lookup, not a hash. Keys
+/// that match nothing are hashed every time (an attacker pays for his guesses) and never remembered.
+/// </summary>
+internal sealed class AccessPolicy
+{
+    private const int MaxPresentedKeyLength = 512;
+
+    private readonly FrozenDictionary<string, TopicRoute> _routes;
+    private readonly TopicRoute _defaultRoute;
+    private readonly FrozenDictionary<string, KeyGrant> _byHash;
+    private readonly ConcurrentDictionary<string, KeyGrant> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyGrant>.AlternateLookup<ReadOnlySpan<char>> _verifiedBySpan;
+
+    public AccessPolicy(ClusterConfig config, bool fromCluster, int defaultMaxRecordBytes, int maxRequestBytes, Func<ProducerKey, KeyRateLimiter?> limiterOf)
+    {
+        Version = config.Version;
+        FromCluster = fromCluster;
+        Mode = config.TopicMode;
+        _defaultRoute = new TopicRoute(null, defaultMaxRecordBytes);
+        _routes = config.Topics.ToFrozenDictionary(
+            topic => topic.Key,
+            topic => new TopicRoute(
+                topic.Value.Shards > 1 ? Enumerable.Range(0, topic.Value.Shards).Select(shard => TopicShards.GrainKey(topic.Key, shard)).ToArray() : null,
+                Math.Min(topic.Value.MaxRecordBytes ?? defaultMaxRecordBytes, maxRequestBytes)),
+            StringComparer.Ordinal);
+        AuthRequired = config.Keys.Count > 0;
+        _byHash = config.Keys.ToFrozenDictionary(
+            key => key.Hash,
+            key => new KeyGrant(key.Name, key.Enabled, key.Topics?.ToFrozenSet(StringComparer.Ordinal), limiterOf(key)),
+            StringComparer.Ordinal);
+        _verifiedBySpan = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public long Version { get; }
+
+    /// <summary>False until this node has received the cluster's configuration: it then refuses ingest (503).</summary>
+    public bool FromCluster { get; }
+
+    public TopicMode Mode { get; }
+
+    /// <summary>True as soon as the configuration holds any producer key (enabled or not).</summary>
+    public bool AuthRequired { get; }
+
+    public IEnumerable<KeyGrant> Grants => _byHash.Values;
+
+    /// <summary>The topic's route, or null if the allow-list does not name it.</summary>
+    public TopicRoute? Route(string topic) =>
+        _routes.TryGetValue(topic, out var route) ? route : Mode == TopicMode.Open ? _defaultRoute : null;
+
+    /// <summary>The grant of the key presented, or null if no configured key matches.</summary>
+    public KeyGrant? Authenticate(ReadOnlySpan<char> presented)
+    {
+        if (_verifiedBySpan.TryGetValue(presented, out var known))
+        {
+            return known;
+        }
+
+        if (presented.IsEmpty || presented.Length > MaxPresentedKeyLength || !_byHash.TryGetValue(ConfigSeed.HashOf(presented), out var grant))
+        {
+            return null;
+        }
+
+        // At most one plaintext per stored hash can match, so this stays as small as the key table.
+        _verified.TryAdd(presented.ToString(), grant);
+        return grant;
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Ingest.Configuration;
+
+public static class ConfigServices
+{
+    /// <summary>This node's <see cref="LiveConfig"/>, starting from the seed of its own settings.</summary>
+    public static IServiceCollection AddLiveConfig(this IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => new LiveConfig(ConfigSeed.From(sp.GetRequiredService<IConfiguration>())));
+        return services;
+    }
+
+    /// <summary>Keeps this node's <see cref="LiveConfig"/> in step with the cluster (a silo or a frontend with an Orleans client).</summary>
+    public static IServiceCollection AddConfigSubscriber(this IServiceCollection services)
+    {
+        services.AddLiveConfig();
+        services.TryAddSingleton(TimeProvider.System);
+        if (!services.Any(service => service.ServiceType == typeof(ConfigSubscriber)))
+        {
+            services.AddSingleton<ConfigSubscriber>();
+            services.AddHostedService(sp => sp.GetRequiredService<ConfigSubscriber>());
+        }
+
+        return services;
+    }
+}
