@@ -75,6 +75,10 @@ internal static class Producer
         return response.StatusCode;
     }
 
+    /// <summary>Waits (up to the promised second) until the node's /readyz shows <paramref name="version"/>.</summary>
+    public static Task RunsVersionAsync(HttpClient http, long version) =>
+        Infrastructure.Poll.Until(async () => await ConfigVersionAsync(http) == version, TimeSpan.FromSeconds(1), $"the node to run configuration version {version} within a second");
+
     /// <summary>The configuration version a node runs, from its /readyz.</summary>
     public static async Task<long> ConfigVersionAsync(HttpClient http)
     {

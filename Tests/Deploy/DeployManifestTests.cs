@@ -24,6 +24,7 @@ public sealed class DeployManifestTests
         {
             Assert.Equal("redis:6379", Scalar(services[silo], "environment", "Cluster__Redis"));
             Assert.Equal("kafka:9092", Scalar(services[silo], "environment", "Kafka__BootstrapServers"));
+            Assert.True(((YamlMappingNode)services[silo]["environment"]).Children.ContainsKey("Admin__Key"), $"{silo} takes the admin key from INGEST_ADMIN_KEY");
             var volume = ((YamlSequenceNode)services[silo]["volumes"]).Children.Single();
             var text = volume is YamlMappingNode map ? $"{map["source"]}:{map["target"]}" : volume.ToString();
             Assert.Matches("^silo-[123]-data:/data(:rw)?$", text);
@@ -32,6 +33,7 @@ public sealed class DeployManifestTests
 
         Assert.Equal(3, volumes.Count); // one data volume per silo, never shared
         Assert.Equal("redis:6379", Scalar(services["api-1"], "environment", "Cluster__Redis"));
+        Assert.True(((YamlMappingNode)services["api-1"]["environment"]).Children.ContainsKey("Admin__Key"), "the Api takes the admin key from INGEST_ADMIN_KEY");
         Assert.Equal("8080", Scalar(((YamlSequenceNode)services["lb"]["ports"]).Children.Single(), "published"));
     }
 
@@ -51,11 +53,13 @@ public sealed class DeployManifestTests
         Assert.Equal("/healthz", siloContainer["livenessProbe"]["httpGet"]["path"].ToString());
         Assert.Equal("/readyz", siloContainer["readinessProbe"]["httpGet"]["path"].ToString());
         Assert.Equal("/data", ((YamlSequenceNode)siloContainer["volumeMounts"]).Children.Single()["mountPath"].ToString());
+        Assert.Contains(((YamlSequenceNode)siloContainer["envFrom"]).Children, e => e is YamlMappingNode m && m.Children.ContainsKey("secretRef") && m["secretRef"]["name"].ToString() == "ingest-admin");
         Assert.Equal("status.podIP", siloContainer["env"][0]["valueFrom"]["fieldRef"]["fieldPath"].ToString());
 
         var api = Find("Deployment", "ingest-api");
         var apiContainer = ((YamlSequenceNode)api["spec"]["template"]["spec"]["containers"]).Children.Single();
         Assert.Equal("/readyz", apiContainer["readinessProbe"]["httpGet"]["path"].ToString());
+        Assert.Contains(((YamlSequenceNode)apiContainer["envFrom"]).Children, e => e is YamlMappingNode m && m.Children.ContainsKey("secretRef") && m["secretRef"]["name"].ToString() == "ingest-admin");
         Assert.Equal("ingest", api["spec"]["template"]["metadata"]["labels"]["orleans/clusterId"].ToString());
 
         Assert.Equal("ingest-redis:6379", Find("ConfigMap", "ingest-config")["data"]["Cluster__Redis"].ToString());
