@@ -23,9 +23,7 @@ internal sealed class FileGrainStorage(string directory, Serializer serializer) 
         var path = PathOf(stateName, grainId);
         if (!File.Exists(path))
         {
-            grainState.State = Activator.CreateInstance<T>();
-            grainState.ETag = null;
-            grainState.RecordExists = false;
+            Reset(grainState);
             return Task.CompletedTask;
         }
 
@@ -67,10 +65,15 @@ internal sealed class FileGrainStorage(string directory, Serializer serializer) 
         var path = PathOf(stateName, grainId);
         CheckETag(path, grainState.ETag);
         File.Delete(path);
+        Reset(grainState);
+        return Task.CompletedTask;
+    }
+
+    private static void Reset<T>(IGrainState<T> grainState)
+    {
+        grainState.State = Activator.CreateInstance<T>();
         grainState.ETag = null;
         grainState.RecordExists = false;
-        grainState.State = Activator.CreateInstance<T>();
-        return Task.CompletedTask;
     }
 
     private void CheckETag(string path, string? expected)

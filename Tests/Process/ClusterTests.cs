@@ -195,22 +195,13 @@ public sealed class ClusterTests : IAsyncLifetime
 
     private Dictionary<string, string> Silo(string data)
     {
-        var environment = SiloEnvironment.For(data);
-        environment["Cluster__Redis"] = _redis.ConnectionString;
-        environment["Cluster__ClusterId"] = _clusterId;
-        environment["Cluster__AdvertisedAddress"] = "127.0.0.1";
-        environment["Cluster__ResponseTimeout"] = "00:00:03";
+        var environment = SiloEnvironment.InRedisCluster(data, _redis.ConnectionString, _clusterId);
         environment["Kafka__Enabled"] = "true";
         environment["Kafka__BootstrapServers"] = _kafka.BootstrapServers;
         return environment;
     }
 
-    private Dictionary<string, string> Frontend() => new()
-    {
-        ["Cluster__Redis"] = _redis.ConnectionString,
-        ["Cluster__ClusterId"] = _clusterId,
-        ["Cluster__ResponseTimeout"] = "00:00:03",
-    };
+    private Dictionary<string, string> Frontend() => SiloEnvironment.FrontendOf(_redis.ConnectionString, _clusterId);
 }
 
 /// <summary>Eight clients posting round-robin over topics until stopped; tracks outcomes per topic.</summary>

@@ -86,19 +86,15 @@ public sealed class ConfigPropagationTests : IAsyncLifetime
 
     private Dictionary<string, string> Silo(string data)
     {
-        var environment = SiloEnvironment.For(data);
-        environment["Cluster__Redis"] = _redis.ConnectionString;
-        environment["Cluster__ClusterId"] = _clusterId;
-        environment["Cluster__AdvertisedAddress"] = "127.0.0.1";
+        var environment = SiloEnvironment.InRedisCluster(data, _redis.ConnectionString, _clusterId);
         environment["Admin__Key"] = AdminKey;
         return environment;
     }
 
-    private Dictionary<string, string> Frontend() => new()
+    private Dictionary<string, string> Frontend()
     {
-        ["Cluster__Redis"] = _redis.ConnectionString,
-        ["Cluster__ClusterId"] = _clusterId,
-        ["Cluster__ResponseTimeout"] = "00:00:03",
-        ["Admin__Key"] = AdminKey,
-    };
+        var environment = SiloEnvironment.FrontendOf(_redis.ConnectionString, _clusterId);
+        environment["Admin__Key"] = AdminKey;
+        return environment;
+    }
 }
