@@ -38,11 +38,12 @@ public sealed class ConfigAdminTests(SeededConfigSilo silo) : IClassFixture<Seed
     {
         var before = await silo.Admin.GetConfigAsync();
 
-        var version = await silo.Admin.ApplyAsync(config => config["kafka"]!["producerSettings"]!["linger.ms"] = "9");
+        var version = await silo.Admin.ApplyAsync(config => config["kafka"]!["producerSettings"]!["batch.size"] = "65536");
 
         Assert.Equal(before["version"]!.GetValue<long>() + 1, version);
         var stored = await Grain.Get();
-        Assert.Equal("9", stored.Kafka.ProducerSettings["linger.ms"]);
+        Assert.Equal("65536", stored.Kafka.ProducerSettings["batch.size"]);
+        Assert.Equal("7", stored.Kafka.ProducerSettings["linger.ms"]);
         Assert.Equal("hunter2-kafka-secret", stored.Kafka.ProducerSettings["sasl.password"]);
         await Producer.RunsVersionAsync(silo.Http, version);
     }

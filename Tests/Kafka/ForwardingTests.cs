@@ -174,7 +174,24 @@ public sealed class ProduceErrorTests(KafkaSilo silo) : IClassFixture<KafkaSilo>
         silo.Kafka.SetBrokerUp(1);
         await load;
 
-        ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90));
+        try
+        {
+            ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90));
+        }
+        catch (Exception) when (Diagnose())
+        {
+            throw;
+        }
+
+        bool Diagnose()
+        {
+            // What the forwarder believed when a record was missing: a stuck report, or a report of success.
+            var status = silo.Service<Ingest.Forwarding.ForwardingEngine>().Status().Single(s => s.Topic == topic);
+            TestContext.Current.SendDiagnosticMessage($"forwarder at failure: {status}");
+            TestContext.Current.AddAttachment("forwarder-status", status.ToString());
+            return false;
+        }
+
         await Poll.Until(
             () => instruments.MessagesTransmitted - instruments.ShippedTotal > retransmittedBefore,
             TimeSpan.FromSeconds(30),
