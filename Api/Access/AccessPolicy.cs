@@ -49,7 +49,7 @@ internal sealed class AccessPolicy
                 topic.Value.Shards > 1 ? Enumerable.Range(0, topic.Value.Shards).Select(shard => TopicShards.GrainKey(topic.Key, shard)).ToArray() : null,
                 Math.Min(topic.Value.MaxRecordBytes ?? defaultMaxRecordBytes, maxRequestBytes)),
             StringComparer.Ordinal);
-        AuthRequired = config.Keys.Count > 0;
+        AuthRequired = config.AuthRequired;
         _byHash = config.Keys.ToFrozenDictionary(
             key => key.Hash,
             key => new KeyGrant(key.Name, key.Enabled, key.Topics?.ToFrozenSet(StringComparer.Ordinal), limiterOf(key)),
@@ -64,7 +64,7 @@ internal sealed class AccessPolicy
 
     public TopicMode Mode { get; }
 
-    /// <summary>True as soon as the configuration holds any producer key (enabled or not).</summary>
+    /// <summary>Whether requests need a key (see <see cref="ClusterConfig.RequireKeys"/>).</summary>
     public bool AuthRequired { get; }
 
     public IEnumerable<KeyGrant> Grants => _byHash.Values;

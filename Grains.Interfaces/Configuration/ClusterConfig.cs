@@ -42,6 +42,17 @@ public sealed record ClusterConfig
     [Id(4)]
     public KafkaSettings Kafka { get; init; } = new();
 
+    /// <summary>
+    /// Whether ingest requests need a producer key. Null: as soon as a key exists — and the configuration
+    /// grain then sets it to true, so revoking the last key leaves the endpoints closed (every request
+    /// 401) instead of silently opening them. Set false explicitly to turn keys off.
+    /// </summary>
+    [Id(5)]
+    public bool? RequireKeys { get; init; }
+
+    /// <summary>Whether an ingest request without a valid key is refused.</summary>
+    public bool AuthRequired => RequireKeys ?? Keys.Count > 0;
+
     public TopicSettings? SettingsOf(string topic) => Topics.TryGetValue(topic, out var settings) ? settings : null;
 
     /// <summary>The Kafka topic an ingest topic ships to: its own name unless <see cref="TopicSettings.KafkaTopic"/> says otherwise.</summary>

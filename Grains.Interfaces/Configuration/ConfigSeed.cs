@@ -13,7 +13,7 @@ namespace Ingest.Configuration;
 /// and the shorthands <c>Ingest:Shards:&lt;topic&gt;</c> and <c>Kafka:Topics:&lt;topic&gt;</c>;</item>
 /// <item><c>Kafka:BootstrapServers</c> and <c>Kafka:ProducerSettings:*</c>;</item>
 /// <item><c>Auth:Keys:&lt;name&gt;:{Key or KeyHash, Topics, RecordsPerSecond, BytesPerSecond, BurstSeconds, Enabled}</c>
-/// (<c>Key</c> is hashed here and never stored).</item>
+/// (<c>Key</c> is hashed here and never stored) and <c>Auth:RequireKeys</c>.</item>
 /// </list>
 /// </summary>
 public static class ConfigSeed
@@ -51,6 +51,7 @@ public static class ConfigSeed
             TopicMode = mode,
             Topics = topics,
             Keys = configuration.GetSection("Auth:Keys").GetChildren().Select(SeedKey).ToList(),
+            RequireKeys = configuration.GetValue<bool?>("Auth:RequireKeys"),
             Kafka = new KafkaSettings
             {
                 BootstrapServers = string.IsNullOrWhiteSpace(configuration["Kafka:BootstrapServers"]) ? null : configuration["Kafka:BootstrapServers"]!.Trim(),

@@ -37,7 +37,8 @@ internal sealed partial class ConfigGrain(
             return;
         }
 
-        var seed = ConfigSeed.From(settings) with { Version = 1 };
+        var seed = ConfigSeed.From(settings);
+        seed = seed with { Version = 1, RequireKeys = seed.RequireKeys ?? (seed.Keys.Count > 0 ? true : null) };
         var errors = ConfigRules.Validate(seed);
         if (errors.Count > 0)
         {
@@ -157,7 +158,8 @@ internal sealed partial class ConfigGrain(
         }
 
         var previous = Current;
-        next = next with { Version = previous.Version + 1 };
+        // Once keys exist, keys stay required: revoking the last one must not open the endpoints.
+        next = next with { Version = previous.Version + 1, RequireKeys = next.RequireKeys ?? (next.Keys.Count > 0 ? true : null) };
         state.State.Config = next;
         try
         {

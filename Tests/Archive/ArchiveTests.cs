@@ -40,7 +40,9 @@ public sealed class RotationUnderLoadTests(FastRotatingKafkaSilo silo) : IClassF
         await Poll.Until(() => Directory.GetFiles(segments, "*.seg").Length == 0, TimeSpan.FromSeconds(30),
             "every sealed segment of 'rotating' to be shipped and moved to the archive");
         var archived = StoredRecords.ArchivedSegments(silo.DataDirectory, topic);
-        Assert.True(archived.Length >= 20, $"1,600 records of ~130 framed bytes in 8 KiB segments should rotate at least 20 times, archived {archived.Length}");
+        // ~25 segments at 8 KiB; a segment is sealed after the commit that crosses the limit, and under
+        // load one commit can hold dozens of records, so fewer, larger segments are right too.
+        Assert.True(archived.Length >= 10, $"1,600 records of ~130 framed bytes in 8 KiB segments should rotate at least 10 times, archived {archived.Length}");
         var stored = StoredRecords.ReadArchive(silo.DataDirectory, topic).Concat(silo.Records(topic)).Select(r => r.ValueText).ToList();
         Assert.Equal(ledger.Count, stored.Count);
         Assert.Equal(ledger.Count, stored.Distinct().Count());
