@@ -7,7 +7,8 @@ public interface IReadinessProbe
 }
 
 /// <param name="ActiveSilos">Active silos in this node's view of the cluster, when known.</param>
-public sealed record ReadinessReport(bool Ready, IReadOnlyList<string> Reasons, int? ActiveSilos = null)
+/// <param name="Kafka">This silo's Kafka connection ("up", "degraded: …", "disabled"); reported, never a reason to be unready.</param>
+public sealed record ReadinessReport(bool Ready, IReadOnlyList<string> Reasons, int? ActiveSilos = null, string? Kafka = null)
 {
     public static ReadinessReport Yes { get; } = new(true, []);
 

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Ingest.Api.Hosting;
 
@@ -27,12 +28,18 @@ public static class IngestApiExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestApiOptions>, IngestApiOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddConfigSubscriber();
+        services.AddMetrics();
+        services.AddSingleton<Diagnostics.ApiInstruments>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Diagnostics.ApiInstruments.MeterName, "Ingest")
+            .AddPrometheusExporter());
         services.AddSingleton<Access.AccessControl>();
         services.AddSingleton<TopicAppender>();
         services.AddSingleton<RequestGate>();
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<Admin.ReplayEndpoints>();
         services.AddSingleton<Admin.ConfigEndpoints>();
+        services.AddSingleton<Status.StatusEndpoints>();
         services.AddOptions<Admin.AdminOptions>().BindConfiguration(Admin.AdminOptions.SectionName);
         services.AddSingleton<Admin.AdminAuthorization>();
         services.AddProblemDetails();
@@ -80,8 +87,13 @@ public static class IngestApiExtensions
         endpoints.MapGet("/v1/admin/config", admin.Guard(config.Get));
         endpoints.MapPut("/v1/admin/config", admin.Guard(config.Replace));
         endpoints.MapGet("/v1/admin/config/nodes", admin.Guard(config.Nodes));
+        var status = endpoints.ServiceProvider.GetRequiredService<Status.StatusEndpoints>();
+        endpoints.MapGet("/v1/status", admin.Guard(status.Get));
+        endpoints.MapGet("/status", admin.Guard(Status.StatusEndpoints.Html));
+        endpoints.MapGet("/", admin.Guard(Status.StatusEndpoints.Html));
         endpoints.MapPost("/v1/admin/keys", admin.Guard(config.CreateKey));
         endpoints.MapDelete("/v1/admin/keys/{name}", admin.Guard(config.DeleteKey));
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
         endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
         endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
     }

@@ -23,6 +23,7 @@ namespace Ingest.Api.Http;
 internal sealed class IngestHandler(
     TopicAppender appender,
     AccessControl access,
+    ApiInstruments metrics,
     RequestGate gate,
     IReadinessProbe readiness,
     IOptions<IngestApiOptions> options,
@@ -52,7 +53,8 @@ internal sealed class IngestHandler(
         if (!gate.TryEnter())
         {
             await WriteResult(context, "-", new AppendResult(AppendStatus.Overloaded,
-                $"this node already works on Ingest:MaxConcurrentRequests={_options.MaxConcurrentRequests} requests"), 0);
+                $"this node already works on Ingest:MaxConcurrentRequests={_options.MaxConcurrentRequests} requests"), 0, 0);
+            metrics.Completed(context);
             return;
         }
 
@@ -63,11 +65,13 @@ internal sealed class IngestHandler(
         finally
         {
             gate.Exit();
+            metrics.Completed(context);
         }
     }
 
     private async Task AppendOneCore(HttpContext context)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var request = context.Request;
         if (!TryGetTopic(context, out var topic) || !TryAuthorize(context, topic, out var route, out var grant) || !TryGetKey(context, route, out var key, out var hasKey))
         {
@@ -102,6 +106,8 @@ internal sealed class IngestHandler(
                     await WriteRejection(context);
                     return;
                 }
+
+                metrics.Received(topic, 1, inflated.Length);
 
                 pending = appender.AppendRecord(ShardKey(topic, route, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
             }
@@ -147,6 +153,8 @@ internal sealed class IngestHandler(
                     return;
                 }
 
+                metrics.Received(topic, 1, read.Buffer.Length);
+
                 pending = appender.AppendRecord(ShardKey(topic, route, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer);
                 reader.AdvanceTo(read.Buffer.End);
             }
@@ -157,11 +165,12 @@ internal sealed class IngestHandler(
             return;
         }
 
-        await WriteResult(context, topic, await pending, 1);
+        await WriteResult(context, topic, await pending, 1, started);
     }
 
     private async Task AppendBatchCore(HttpContext context)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var request = context.Request;
         if (!TryGetTopic(context, out var topic) || !TryAuthorize(context, topic, out var route, out var grant) || !TryGetKey(context, route, out var key, out var hasKey))
         {
@@ -217,8 +226,10 @@ internal sealed class IngestHandler(
             return;
         }
 
+        metrics.Received(topic, parsed.Records, body.Length);
+
         var result = await appender.AppendFrames(ShardKey(topic, route, key.Span, hasKey), frames.WrittenSpan, parsed.Records);
-        await WriteResult(context, topic, result, parsed.Records);
+        await WriteResult(context, topic, result, parsed.Records, started);
     }
 
     public static Task Healthz(HttpContext context)
@@ -246,7 +257,7 @@ internal sealed class IngestHandler(
             context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos, policy.Version), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos, policy.Version, report.Kafka), ApiJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
     }
 
     /// <summary>The topic grain a request goes to: its key's shard, or for unkeyed requests the next shard in turn.</summary>
@@ -385,12 +396,20 @@ internal sealed class IngestHandler(
         return WriteProblem(context, status, title, read.Detail ?? title);
     }
 
-    private Task WriteResult(HttpContext context, string topic, AppendResult result, int records)
+    private Task WriteResult(HttpContext context, string topic, AppendResult result, int records, long started)
     {
         if (result.Status == AppendStatus.Appended)
         {
+            metrics.Accepted(topic, records, started);
             return WriteAccepted(context, records);
         }
+
+        context.Items[ApiInstruments.ReasonItem] = result.Status switch
+        {
+            AppendStatus.Overloaded => "overload",
+            AppendStatus.DiskFull => "disk_full",
+            _ => "unavailable",
+        };
 
         ApiLog.RequestRejected(logger, topic, StatusCodes.Status503ServiceUnavailable, result.Detail ?? result.Status.ToString());
         var title = result.Status switch
@@ -435,7 +454,7 @@ internal sealed class IngestHandler(
         Results.Problem(detail: detail, statusCode: status, title: title).ExecuteAsync(context);
 }
 
-internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons, int? Silos, long ConfigVersion);
+internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons, int? Silos, long ConfigVersion, string? Kafka);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ReadinessBody))]

@@ -10,6 +10,7 @@ public static class ConfigServices
     public static IServiceCollection AddLiveConfig(this IServiceCollection services)
     {
         services.TryAddSingleton(sp => new LiveConfig(ConfigSeed.From(sp.GetRequiredService<IConfiguration>())));
+        services.TryAddSingleton<Diagnostics.TopicLabels>();
         return services;
     }
 

@@ -18,6 +18,10 @@ public interface IForwarderGrain : IGrainWithStringKey
     [Alias("status")]
     Task<IReadOnlyList<TopicForwardingStatus>> GetStatus();
 
+    /// <summary>This silo for the status page: its disk, its Kafka connection and every topic it ships.</summary>
+    [Alias("node-status")]
+    Task<NodeStatus> GetNodeStatus();
+
     /// <summary>
     /// Starts re-shipping this silo's archived records of a topic in a time window (idempotent per id) and
     /// returns its progress. Throws <see cref="InvalidOperationException"/> when forwarding is disabled.
@@ -40,7 +44,32 @@ public sealed record TopicForwardingStatus(
     [property: Id(4)] long ShippedRecords,
     [property: Id(5)] int InFlight,
     [property: Id(6)] long UnshippedBytes,
-    [property: Id(7)] string? LastError);
+    [property: Id(7)] string? LastError)
+{
+    /// <summary>Records on this silo's disk not yet acknowledged by Kafka.</summary>
+    [Id(8)]
+    public long BacklogRecords { get; init; }
+
+    /// <summary>Ingest time (Unix ms) of the oldest record not yet acknowledged, or null when there is none.</summary>
+    [Id(9)]
+    public long? OldestUnshippedMs { get; init; }
+
+    /// <summary>Records this silo's topic grains appended since the silo started.</summary>
+    [Id(10)]
+    public long AppendedRecords { get; init; }
+}
+
+/// <summary>One silo, as the status page shows it.</summary>
+[GenerateSerializer, Immutable, Alias("ingest.node-status")]
+public sealed record NodeStatus(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] long DiskUsedBytes,
+    [property: Id(2)] long DiskFreeBytes,
+    [property: Id(3)] long DiskBudgetBytes,
+    [property: Id(4)] string Kafka,
+    [property: Id(5)] string? KafkaError,
+    [property: Id(6)] IReadOnlyList<TopicForwardingStatus> Topics,
+    [property: Id(7)] long NowMs);
 
 /// <summary>The key of a silo's forwarding grain.</summary>
 public static class Forwarders

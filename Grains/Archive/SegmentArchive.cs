@@ -68,7 +68,7 @@ internal sealed class SegmentArchive
             {
                 File.Delete(segmentPath);
                 _budget.Release(length);
-                _instruments.SegmentsDeleted.Add(1, new KeyValuePair<string, object?>(IngestInstruments.TopicTag, topic));
+                _instruments.SegmentsDeleted.Add(1, _instruments.TagFor(topic));
                 StorageLog.ShippedSegmentDeleted(_logger, topic, name, length);
                 return true;
             }
@@ -93,7 +93,7 @@ internal sealed class SegmentArchive
                 _instruments.ArchiveBytes = total;
             }
 
-            _instruments.SegmentsArchived.Add(1, new KeyValuePair<string, object?>(IngestInstruments.TopicTag, topic));
+            _instruments.SegmentsArchived.Add(1, _instruments.TagFor(topic));
             StorageLog.SegmentArchived(_logger, topic, name, Path.Combine(directory, name), length, total);
             return true;
         }

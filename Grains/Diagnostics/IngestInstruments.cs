@@ -1,17 +1,24 @@
 using System.Diagnostics.Metrics;
 
+
 namespace Ingest.Diagnostics;
 
 /// <summary>Storage-side instruments (meter <c>Ingest</c>). Tag names are constants so queries stay stable.</summary>
 internal sealed class IngestInstruments
 {
     public const string MeterName = "Ingest";
-    public const string TopicTag = "topic";
+    public const string TopicTag = TopicLabels.Name;
     public const string OutcomeTag = "outcome";
     public const string ReasonTag = "reason";
 
-    public IngestInstruments(IMeterFactory meterFactory)
+    private readonly TopicLabels _labels;
+    private readonly Storage.DiskBudget _budget;
+    private Func<IEnumerable<Topics.TopicForwardingStatus>> _topics = () => [];
+
+    public IngestInstruments(IMeterFactory meterFactory, TopicLabels labels, Storage.DiskBudget budget)
     {
+        _labels = labels;
+        _budget = budget;
         var meter = meterFactory.Create(MeterName);
         RecordsAppended = meter.CreateCounter<long>("ingest.records.appended", "{record}", "Records written to a segment with the configured durability.");
         BytesAppended = meter.CreateCounter<long>("ingest.bytes.appended", "By", "Framed bytes written to segments.");
@@ -25,10 +32,47 @@ internal sealed class IngestInstruments
         meter.CreateObservableGauge("ingest.archive.bytes", () => ArchiveBytes, "By", "Bytes held in the archive for replay.");
         SegmentsDeleted = meter.CreateCounter<long>("ingest.segments.deleted", "{segment}", "Shipped segments deleted at once (Ingest:RetentionDays=0) or replay copies finished.");
         RecordsShipped = meter.CreateCounter<long>("ingest.records.shipped", "{record}", "Records acknowledged by Kafka.");
+        BytesShipped = meter.CreateCounter<long>("ingest.bytes.shipped", "By", "Framed bytes of the records acknowledged by Kafka.");
+        DeliveryLatency = meter.CreateHistogram("ingest.kafka.delivery.duration", "s", "From a record's ingest time (its 202) to Kafka's acknowledgement.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
+        meter.CreateObservableGauge("ingest.backlog.records", () => PerTopic(s => s.BacklogRecords, sum: true), "{record}", "Records on this silo's disk not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge("ingest.backlog.bytes", () => PerTopic(s => s.UnshippedBytes, sum: true), "By", "Bytes on this silo's disk not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge("ingest.backlog.oldest_age", () => OldestAge(), "s", "Age of the oldest record on this silo not yet acknowledged by Kafka (0 when none).");
+        meter.CreateObservableGauge("ingest.disk.used", () => _budget.UsedBytes, "By", "Bytes in the data directory (segments and archive).");
+        meter.CreateObservableGauge("ingest.disk.free", () => _budget.FreeBytes == long.MaxValue ? 0 : _budget.FreeBytes, "By", "Free bytes on the data directory's file system (sampled).");
+        meter.CreateObservableGauge("ingest.disk.budget", () => _budget.MaxBytes, "By", "Ingest:MaxDiskBytes.");
         DeliveryErrors = meter.CreateCounter<long>("ingest.kafka.delivery_errors", "{record}", "Delivery reports with an error (each is retried from the checkpoint).");
         meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
             "Messages sent to brokers, retransmissions included (librdkafka statistics); minus ingest.records.shipped, it counts retries.");
     }
+
+    /// <summary>The <c>topic</c> tag of a topic or topic shard (bounded, see <see cref="TopicLabels"/>).</summary>
+    public KeyValuePair<string, object?> TagFor(string topicKey) => _labels.TagFor(topicKey);
+
+    /// <summary>Where the backlog gauges read from (the forwarding engine's shippers).</summary>
+    public void ObserveTopics(Func<IEnumerable<Topics.TopicForwardingStatus>> topics) => _topics = topics;
+
+    private IEnumerable<Measurement<long>> PerTopic(Func<Topics.TopicForwardingStatus, long> value, bool sum) =>
+        _topics()
+            .GroupBy(status => _labels.LabelFor(status.Topic))
+            .Select(group => new Measurement<long>(sum ? group.Sum(value) : group.Max(value), new KeyValuePair<string, object?>(TopicTag, group.Key)));
+
+    private IEnumerable<Measurement<double>> OldestAge()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return _topics()
+            .GroupBy(status => _labels.LabelFor(status.Topic))
+            .Select(group =>
+            {
+                var oldest = group.Min(s => s.OldestUnshippedMs ?? long.MaxValue);
+                return new Measurement<double>(oldest == long.MaxValue ? 0 : Math.Max(0, now - oldest) / 1000.0, new KeyValuePair<string, object?>(TopicTag, group.Key));
+            });
+    }
+
+    private long _lastShippedMs;
+
+    /// <summary>When Kafka last acknowledged a record from this silo (Unix ms), or 0.</summary>
+    public long LastShippedMs => Volatile.Read(ref _lastShippedMs);
 
     private long _transmittedBase;
     private long _transmittedCurrent;
@@ -43,6 +87,7 @@ internal sealed class IngestInstruments
     public void AddShipped(long records, KeyValuePair<string, object?> topicTag)
     {
         Interlocked.Add(ref _shippedTotal, records);
+        Volatile.Write(ref _lastShippedMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         RecordsShipped.Add(records, topicTag);
     }
 
@@ -75,6 +120,10 @@ internal sealed class IngestInstruments
     public long ArchiveBytes { get; set; }
 
     public Counter<long> RecordsShipped { get; }
+
+    public Counter<long> BytesShipped { get; }
+
+    public Histogram<double> DeliveryLatency { get; }
 
     public Counter<long> DeliveryErrors { get; }
 

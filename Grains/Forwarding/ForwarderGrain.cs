@@ -45,6 +45,8 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
 
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
 
+    public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString()));
+
     public Task<ReplayStatus> StartReplay(ReplayRequest request)
     {
         if (!kafka.Value.Enabled)

@@ -36,6 +36,8 @@ internal sealed class ForwardingEngine(
     IOptions<IngestOptions> ingest,
     SegmentArchive archive,
     IngestInstruments instruments,
+    AppendCounts appendCounts,
+    DiskBudget budget,
     ILoggerFactory loggers,
     TimeProvider time,
     [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock) : IAppendListener, IAsyncDisposable
@@ -46,6 +48,7 @@ internal sealed class ForwardingEngine(
     private readonly ILogger _logger = loggers.CreateLogger("Ingest.Forwarding");
     private readonly bool _fsync = ingest.Value.Durability == Durability.Fsync;
     private static readonly TimeSpan RescanPeriod = TimeSpan.FromSeconds(1);
+    private HashSet<string> _existingAtStart = [];
     private volatile bool _running;
     private CancellationTokenSource? _rescanStop;
     private Task _rescanLoop = Task.CompletedTask;
@@ -66,6 +69,11 @@ internal sealed class ForwardingEngine(
     private void StartLocked()
     {
         endpoint.Start();
+        // Directories present now hold records from before this start: their shippers count them once.
+        _existingAtStart = Directory.Exists(store.SegmentsRoot)
+            ? Directory.EnumerateDirectories(store.SegmentsRoot).Select(d => Path.GetFileName(d)).ToHashSet(StringComparer.Ordinal)
+            : [];
+        instruments.ObserveTopics(Status);
         _running = true;
         ResumeReplays();
         Rescan();
@@ -218,7 +226,18 @@ internal sealed class ForwardingEngine(
     }
 
     public IReadOnlyList<TopicForwardingStatus> Status() =>
-        _shippers.Values.Select(s => s.Status()).OrderBy(s => s.Topic, StringComparer.Ordinal).ToList();
+        _shippers.Values
+            .Select(s => s.Status() with { AppendedRecords = Volatile.Read(ref appendCounts.For(s.Topic).Value) })
+            .OrderBy(s => s.Topic, StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>This silo for the status page.</summary>
+    public NodeStatus NodeStatus(string silo)
+    {
+        var (state, error) = producer.State();
+        return new NodeStatus(silo, budget.UsedBytes, budget.FreeBytes == long.MaxValue ? 0 : budget.FreeBytes, budget.MaxBytes,
+            _running ? state : "disabled", error, Status(), time.GetUtcNow().ToUnixTimeMilliseconds());
+    }
 
     /// <summary>
     /// Stops every shipper (each lets its reports in flight arrive for up to <paramref name="grace"/>, then
@@ -258,7 +277,9 @@ internal sealed class ForwardingEngine(
             _fsync,
             instruments,
             _logger,
-            time);
+            time,
+            appended: appendCounts.For(topic),
+            countExisting: _existingAtStart.Contains(topic));
         shipper.Start();
         return shipper;
     }

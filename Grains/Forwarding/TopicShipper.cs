@@ -69,6 +69,13 @@ internal sealed class TopicShipper : IAsyncDisposable
     private long _readHandleSegment = -1;
     private bool _readHandleSealed;
 
+    // Backlog in records: records on disk at start past the checkpoint, plus appended since, minus shipped since.
+    private readonly AppendCount? _appended;
+    private readonly bool _countExisting;
+    private long _backlogBase;
+    private long _appendedAtStart;
+    private bool _backlogCounted;
+
     private Checkpoint _acked;
     private Checkpoint _persisted;
     private int _unpersistedRecords;
@@ -88,7 +95,9 @@ internal sealed class TopicShipper : IAsyncDisposable
         ILogger logger,
         TimeProvider time,
         ShipWindow window = default,
-        Action? finished = null)
+        Action? finished = null,
+        AppendCount? appended = null,
+        bool countExisting = false)
     {
         _topic = topic;
         _directory = directory;
@@ -105,7 +114,9 @@ internal sealed class TopicShipper : IAsyncDisposable
         _logger = logger;
         _time = time;
         _ring = new Slot?[options.MaxInFlightRecords + 1];
-        _topicTag = new(IngestInstruments.TopicTag, topic);
+        _topicTag = instruments.TagFor(topic);
+        _appended = appended;
+        _countExisting = countExisting;
     }
 
     public string Topic => _topic;
@@ -131,13 +142,108 @@ internal sealed class TopicShipper : IAsyncDisposable
     {
         var acked = _acked;
         long unshipped = 0;
+        long? oldestMs = null;
         foreach (var (sequence, path) in ListSegments())
         {
+            if (sequence < acked.Segment)
+            {
+                continue;
+            }
+
+            var start = sequence == acked.Segment ? Math.Max(acked.Offset, SegmentFile.HeaderSize) : SegmentFile.HeaderSize;
             var length = SegmentFile.LengthOrZero(path);
-            unshipped += sequence < acked.Segment ? 0 : sequence == acked.Segment ? Math.Max(0, length - acked.Offset) : Math.Max(0, length - SegmentFile.HeaderSize);
+            if (length > start)
+            {
+                unshipped += length - start;
+                oldestMs ??= FrameTimestampAt(path, start);
+            }
         }
 
-        return new TopicForwardingStatus(_topic, _kafkaTopic, acked.Segment, acked.Offset, Volatile.Read(ref _shippedRecords), Volatile.Read(ref _reports.Pending), unshipped, _lastError);
+        return new TopicForwardingStatus(_topic, _kafkaTopic, acked.Segment, acked.Offset, Volatile.Read(ref _shippedRecords), Volatile.Read(ref _reports.Pending), unshipped, _lastError)
+        {
+            BacklogRecords = BacklogRecords(unshipped),
+            OldestUnshippedMs = oldestMs,
+        };
+    }
+
+    /// <summary>
+    /// Records on disk not yet acknowledged. Exact for topics this process created; for directories found
+    /// at start it begins from a count of their frames, and it is reset to 0 whenever no byte is unshipped.
+    /// </summary>
+    private long BacklogRecords(long unshippedBytes)
+    {
+        if (_appended is null || !Volatile.Read(ref _backlogCounted))
+        {
+            return 0;
+        }
+
+        var appendedSince = Volatile.Read(ref _appended.Value) - _appendedAtStart;
+        var shipped = Volatile.Read(ref _shippedRecords);
+        if (unshippedBytes == 0)
+        {
+            Volatile.Write(ref _backlogBase, shipped - appendedSince);
+            return 0;
+        }
+
+        return Math.Max(0, Volatile.Read(ref _backlogBase) + appendedSince - shipped);
+    }
+
+    /// <summary>The ingest time of the frame at <paramref name="offset"/> (its header is complete once the length says so), or null.</summary>
+    private static long? FrameTimestampAt(string path, long offset)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> header = stackalloc byte[RecordFrame.HeaderSize + 8];
+            return RandomAccess.Read(handle, header, offset) == header.Length ? BinaryPrimitives.ReadInt64LittleEndian(header[RecordFrame.HeaderSize..]) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // shipped and retired meanwhile
+        }
+    }
+
+    /// <summary>Counts the frames past the checkpoint in the segments present now (directories found at start).</summary>
+    private void CountBacklogAtStart()
+    {
+        if (_appended is null || _backlogCounted)
+        {
+            return;
+        }
+
+        _appendedAtStart = Volatile.Read(ref _appended.Value);
+        long records = 0;
+        if (_countExisting)
+        {
+            Span<byte> header = stackalloc byte[RecordFrame.HeaderSize];
+            foreach (var (sequence, path) in ListSegments().Where(s => s.Sequence >= _acked.Segment))
+            {
+                try
+                {
+                    using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    var length = RandomAccess.GetLength(handle);
+                    var offset = sequence == _acked.Segment ? Math.Max(_acked.Offset, SegmentFile.HeaderSize) : SegmentFile.HeaderSize;
+                    while (offset + RecordFrame.HeaderSize <= length && RandomAccess.Read(handle, header, offset) == header.Length)
+                    {
+                        var next = offset + RecordFrame.HeaderSize + BinaryPrimitives.ReadUInt32LittleEndian(header);
+                        if (next > length)
+                        {
+                            break;
+                        }
+
+                        records++;
+                        offset = next;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Retired meanwhile: nothing of it is backlog.
+                }
+            }
+        }
+
+        Volatile.Write(ref _backlogBase, records);
+        Volatile.Write(ref _backlogCounted, true);
     }
 
     private async Task RunAsync()
@@ -192,6 +298,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         _readOffset = Math.Max(_acked.Offset, SegmentFile.HeaderSize);
         CloseReadHandle();
         _endpoint.EnsureTopic(_kafkaTopic);
+        CountBacklogAtStart();
     }
 
     private async Task ShipAsync()
@@ -260,6 +367,8 @@ internal sealed class TopicShipper : IAsyncDisposable
     {
         var any = false;
         long records = 0;
+        long bytes = 0;
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         while (_count > 0)
         {
             var slot = _ring[_head]!;
@@ -282,6 +391,8 @@ internal sealed class TopicShipper : IAsyncDisposable
                 if (!slot.Skipped)
                 {
                     records++;
+                    bytes += slot.Bytes;
+                    _instruments.DeliveryLatency.Record((nowMs - slot.TimestampMs) / 1000.0, _topicTag);
                 }
 
                 _unpersistedRecords++;
@@ -294,6 +405,11 @@ internal sealed class TopicShipper : IAsyncDisposable
         }
 
         CountShipped(ref records);
+        if (bytes > 0)
+        {
+            _instruments.BytesShipped.Add(bytes, _topicTag);
+        }
+
         return any;
     }
 
@@ -422,6 +538,7 @@ internal sealed class TopicShipper : IAsyncDisposable
             Headers = [new Header("ingest-time", AsciiDigits(record.TimestampMs))],
         };
         var slot = Push(_readSegment, endOffset, frameSize, segmentEnd: false, skipped: false);
+        slot.TimestampMs = record.TimestampMs;
         Interlocked.Increment(ref _reports.Pending);
         try
         {
@@ -671,6 +788,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         public int Bytes;
         public bool SegmentEnd;
         public bool Skipped;
+        public long TimestampMs;
         public int State;
 
         /// <summary>The report counters of the ring this slot was sent in.</summary>

@@ -27,6 +27,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddKeyedSingleton<TimeProvider>(IngestClock.ServiceKey, (sp, _) => sp.GetRequiredService<TimeProvider>());
         services.AddMetrics();
         services.TryAddSingleton<IngestInstruments>();
+        services.TryAddSingleton<AppendCounts>();
         services.TryAddSingleton<DiskBudget>();
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());

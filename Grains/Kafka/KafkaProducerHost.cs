@@ -104,9 +104,29 @@ internal sealed class KafkaProducerHost : IDisposable
         }
     }
 
+    private string? _lastError;
+    private long _lastErrorMs;
+
+    /// <summary>
+    /// "up" while deliveries succeed (or nothing failed in the last 30 s), else "degraded" with the last
+    /// producer error: Kafka trouble is reported, but ingestion stays ready — the disk absorbs it.
+    /// </summary>
+    public (string State, string? Error) State()
+    {
+        var errorMs = Volatile.Read(ref _lastErrorMs);
+        if (errorMs == 0 || _instruments.LastShippedMs > errorMs || DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - errorMs > 30_000)
+        {
+            return ("up", null);
+        }
+
+        return ("degraded", Volatile.Read(ref _lastError));
+    }
+
     private void OnError(IProducer<byte[]?, byte[]> producer, Error error)
     {
         KafkaLog.ProducerError(_logger, error.Code.ToString(), error.Reason, error.IsFatal);
+        Volatile.Write(ref _lastError, $"{error.Code}: {error.Reason}");
+        Volatile.Write(ref _lastErrorMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         if (error.IsFatal)
         {
             // Called on librdkafka's thread: replace the producer elsewhere.

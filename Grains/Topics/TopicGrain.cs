@@ -40,6 +40,7 @@ internal sealed class TopicGrain(
     IAppendListener listener,
     SegmentArchive archive,
     LiveConfig config,
+    AppendCounts appendCounts,
     IServiceProvider services) : Grain, ITopicGrain, IRemindable
 {
     private const string RotationReminder = "ingest.rotate";
@@ -56,6 +57,7 @@ internal sealed class TopicGrain(
     private TopicSegments? _segments;
     private ActiveSegment? _active;
     private KeyValuePair<string, object?> _topicTag;
+    private AppendCount? _appended;
     private IGrainTimer? _rotationTimer;
     private bool _reminderRegistered;
     private bool _appendedSinceTick;
@@ -81,7 +83,8 @@ internal sealed class TopicGrain(
             throw new ArgumentException($"'{_topic}' is not a valid topic name or topic shard key.");
         }
 
-        _topicTag = new(IngestInstruments.TopicTag, _topic);
+        _topicTag = instruments.TagFor(_topic);
+        _appended = appendCounts.For(_topic);
         _segments = store.OpenTopic(_topic);
         return Task.CompletedTask;
     }
@@ -232,6 +235,7 @@ internal sealed class TopicGrain(
             _parts.Clear();
         }
 
+        _appended!.Add(records);
         instruments.RecordsAppended.Add(records, _topicTag);
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);

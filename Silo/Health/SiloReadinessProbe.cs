@@ -7,18 +7,26 @@ namespace Ingest.Silo.Health;
 /// Readiness of a silo that serves the API: it has joined the cluster (its lifecycle reached Active and
 /// has not begun to stop) and its data directory is writable with room in the disk budget.
 /// </summary>
-internal sealed class SiloReadinessProbe(SiloActivity activity, IStorageStatus storage, IClusterMembershipService membership) : IReadinessProbe
+internal sealed class SiloReadinessProbe(
+    SiloActivity activity,
+    IStorageStatus storage,
+    IClusterMembershipService membership,
+    Ingest.Kafka.KafkaProducerHost producer,
+    Microsoft.Extensions.Options.IOptions<Ingest.Kafka.KafkaOptions> kafka) : IReadinessProbe
 {
     public ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
     {
         var silos = membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+        // Kafka trouble is reported but does not make the silo unready: the disk absorbs an outage.
+        var (state, error) = kafka.Value.Enabled ? producer.State() : ("disabled", null);
+        var kafkaState = error is null ? state : $"{state}: {error}";
         if (!activity.IsActive)
         {
-            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)") with { ActiveSilos = silos });
+            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)") with { ActiveSilos = silos, Kafka = kafkaState });
         }
 
         var report = storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason);
-        return ValueTask.FromResult(report with { ActiveSilos = silos });
+        return ValueTask.FromResult(report with { ActiveSilos = silos, Kafka = kafkaState });
     }
 }
 

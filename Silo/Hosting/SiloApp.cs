@@ -4,6 +4,7 @@ using Ingest.Api.Options;
 using Ingest.Hosting;
 using Ingest.Silo.Health;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 
 namespace Ingest.Silo.Hosting;
 
@@ -21,6 +22,7 @@ public static class SiloApp
             UseCluster(silo, cluster);
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
             silo.AddIngest();
+            silo.AddDashboard();
             silo.Services.AddSingleton<SiloActivity>();
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloActivity>());
         });
@@ -32,7 +34,11 @@ public static class SiloApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = cluster.ShutdownTimeout);
 
         var app = builder.Build();
+        // The Orleans dashboard, behind the admin key like /v1/admin/* (loopback only without Admin:Key).
+        var admin = app.Services.GetRequiredService<Ingest.Api.Admin.AdminAuthorization>();
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"), branch => branch.Use(next => admin.Guard(next)));
         app.MapIngestApi();
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
         return app;
     }
 

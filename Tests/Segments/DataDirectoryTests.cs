@@ -49,7 +49,9 @@ public sealed class DataDirectoryTests : IDisposable
     private SegmentStore CreateStore()
     {
         var options = Microsoft.Extensions.Options.Options.Create(new IngestOptions { DataDirectory = _dir.Path });
-        return new SegmentStore(options, new DiskBudget(options, TimeProvider.System), NullLogger<SegmentStore>.Instance, new IngestInstruments(new TestMeterFactory()));
+        var budget = new DiskBudget(options, TimeProvider.System);
+        var labels = new Ingest.Diagnostics.TopicLabels(new Ingest.Configuration.LiveConfig(new Ingest.Configuration.ClusterConfig()));
+        return new SegmentStore(options, budget, NullLogger<SegmentStore>.Instance, new IngestInstruments(new TestMeterFactory(), labels, budget));
     }
 
     private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Ingest.Diagnostics;
+using Ingest.Topics;
+using Microsoft.AspNetCore.Http;
+
+namespace Ingest.Api.Diagnostics;
+
+/// <summary>
+/// Frontend instruments (meter <c>Ingest.Api</c>): what arrived, what got 202 and how fast, and what was
+/// refused and why. Topic labels are bounded (<see cref="TopicLabels"/>); an invalid topic name counts as <c>other</c>.
+/// </summary>
+internal sealed class ApiInstruments
+{
+    public const string MeterName = "Ingest.Api";
+    public const string ReasonTag = "reason";
+    public const string ReasonItem = "ingest.reason";
+
+    private readonly TopicLabels _labels;
+    private readonly Counter<long> _recordsReceived;
+    private readonly Counter<long> _bytesReceived;
+    private readonly Counter<long> _recordsAccepted;
+    private readonly Counter<long> _rejected;
+    private readonly Histogram<double> _ackDuration;
+
+    public ApiInstruments(IMeterFactory meters, TopicLabels labels)
+    {
+        _labels = labels;
+        var meter = meters.Create(MeterName);
+        _recordsReceived = meter.CreateCounter<long>("ingest.records.received", "{record}", "Records in well-formed, authorized requests, handed to the cluster (202 or 503).");
+        _bytesReceived = meter.CreateCounter<long>("ingest.bytes.received", "By", "Request body bytes (after gzip) of those requests.");
+        _recordsAccepted = meter.CreateCounter<long>("ingest.records.accepted", "{record}", "Records answered 202: on disk with the configured durability.");
+        _rejected = meter.CreateCounter<long>("ingest.requests.rejected", "{request}",
+            "Ingest requests refused, by reason: bad_request, too_large, unsupported, auth, forbidden, rate, overload, disk_full, unavailable.");
+        _ackDuration = meter.CreateHistogram("ingest.ack.duration", "s", "From a request's arrival to its 202.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+    }
+
+    public void Received(string topic, int records, long bytes)
+    {
+        var tag = Tag(topic);
+        _recordsReceived.Add(records, tag);
+        _bytesReceived.Add(bytes, tag);
+    }
+
+    public void Accepted(string topic, int records, long startedTimestamp)
+    {
+        var tag = Tag(topic);
+        _recordsAccepted.Add(records, tag);
+        _ackDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, tag);
+    }
+
+    /// <summary>Counts a finished request that was refused (status 400 and up), by the reason it carries or its status.</summary>
+    public void Completed(HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        if (status < 400)
+        {
+            return;
+        }
+
+        var reason = context.Items.TryGetValue(ReasonItem, out var marked) && marked is string given ? given : status switch
+        {
+            StatusCodes.Status401Unauthorized => "auth",
+            StatusCodes.Status403Forbidden => "forbidden",
+            StatusCodes.Status413PayloadTooLarge => "too_large",
+            StatusCodes.Status415UnsupportedMediaType => "unsupported",
+            StatusCodes.Status429TooManyRequests => "rate",
+            StatusCodes.Status503ServiceUnavailable => "unavailable",
+            _ => "bad_request",
+        };
+        _rejected.Add(1, Tag(context.Request.RouteValues["topic"] as string ?? ""), new KeyValuePair<string, object?>(ReasonTag, reason));
+    }
+
+    private KeyValuePair<string, object?> Tag(string topic) =>
+        new(TopicLabels.Name, TopicName.IsValid(topic) ? _labels.LabelFor(topic) : TopicLabels.Other);
+}
