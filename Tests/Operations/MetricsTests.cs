@@ -24,6 +24,7 @@ public sealed class MetricsSilo : KafkaSilo
     ];
 }
 
+[Collection(nameof(MetricsCollection))]
 public sealed class MetricsTests(MetricsSilo silo) : IClassFixture<MetricsSilo>
 {
     private const string Topic = "metered";
@@ -122,3 +123,11 @@ public sealed class MetricsTests(MetricsSilo silo) : IClassFixture<MetricsSilo>
         return (response.StatusCode, body.GetProperty("kafka").GetString() ?? "");
     }
 }
+
+/// <summary>
+/// Tests that read <c>/metrics</c> run alone: OpenTelemetry's meter providers listen to meters by name in
+/// the whole process, and of two in-process silos' instruments with one name a provider keeps only the
+/// first. (In production each silo is its own process.)
+/// </summary>
+[CollectionDefinition(nameof(MetricsCollection), DisableParallelization = true)]
+public sealed class MetricsCollection;

@@ -8,6 +8,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace Ingest.Tests.Operations;
 
+[Collection(nameof(MetricsCollection))]
 public sealed partial class MonitoringFilesTests(KafkaSilo silo) : IClassFixture<KafkaSilo>
 {
     [Fact]
