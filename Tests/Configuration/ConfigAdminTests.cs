@@ -101,7 +101,11 @@ public sealed class ConfigAdminTests(SeededConfigSilo silo) : IClassFixture<Seed
     [InlineData("PUT", "/v1/admin/config")]
     [InlineData("POST", "/v1/admin/keys")]
     [InlineData("DELETE", "/v1/admin/keys/anything")]
-    public async Task admin_endpoints_without_the_admin_key_get_401_and_change_nothing(string method, string path)
+    [InlineData("GET", "/v1/status")]
+    [InlineData("GET", "/status")]
+    [InlineData("GET", "/")]
+    [InlineData("GET", "/dashboard/")]
+    public async Task admin_endpoints_and_operator_pages_without_the_admin_key_get_401_and_change_nothing(string method, string path)
     {
         var before = (await silo.Admin.GetConfigAsync()).ToJsonString();
         foreach (var authorization in new string?[] { null, "Bearer wrong-key", "Bearer " + ConfigSilo.AdminKey[..^1], "Basic " + ConfigSilo.AdminKey })
@@ -118,6 +122,17 @@ public sealed class ConfigAdminTests(SeededConfigSilo silo) : IClassFixture<Seed
         }
 
         Assert.Equal(before, (await silo.Admin.GetConfigAsync()).ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("/v1/status")]
+    [InlineData("/status")]
+    [InlineData("/dashboard/")]
+    public async Task operator_pages_answer_with_the_admin_key(string path)
+    {
+        using var response = await silo.Admin.SendAsync(HttpMethod.Get, path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     private static void Merge(JsonObject target, JsonObject patch)
