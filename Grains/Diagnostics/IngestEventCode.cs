@@ -19,6 +19,7 @@ internal enum IngestEventCode
     ArchiveRetentionApplied = 1402,
     ArchiveEvicted = 1403,
     ArchiveFailed = 1404,
+    DataDirectoryRestricted = 1405,
     ReplayStarted = 1500,
     ReplayFinished = 1501,
     ReplayResumed = 1502,

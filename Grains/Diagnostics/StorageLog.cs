@@ -63,4 +63,8 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = (int)IngestEventCode.ArchiveFailed, Level = LogLevel.Error,
         Message = "Archive operation on {Path} failed; it is retried on the next pass")]
     public static partial void ArchiveFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.DataDirectoryRestricted, Level = LogLevel.Warning,
+        Message = "Data directory {Path} had mode {Mode}; set to 700 so that only this user can read the records in it")]
+    public static partial void DataDirectoryRestricted(ILogger logger, string path, string mode);
 }

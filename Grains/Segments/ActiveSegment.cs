@@ -34,6 +34,11 @@ internal sealed class ActiveSegment : IDisposable
     public static ActiveSegment Create(string path, long createdUnixMs, bool fsync, IFileFaults? faults = null)
     {
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(handle, UnixFileMode.UserRead | UnixFileMode.UserWrite); // records: the owner's only
+        }
+
         try
         {
             Span<byte> header = stackalloc byte[SegmentFile.HeaderSize];

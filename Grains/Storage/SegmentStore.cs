@@ -47,6 +47,7 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
     public void Open()
     {
         Directory.CreateDirectory(SegmentsRoot);
+        RestrictToOwner(Root);
         var lockPath = Path.Combine(Root, LockFileName);
         try
         {
@@ -143,6 +144,26 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
     }
 
     /// <inheritdoc />
+    /// <summary>
+    /// The data directory is the owner's alone (0700): records, keys' hashes and checkpoints are not
+    /// readable by other local users, whatever the umask or the files' own modes.
+    /// </summary>
+    private void RestrictToOwner(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        var mode = File.GetUnixFileMode(directory);
+        if (mode != OwnerOnly)
+        {
+            File.SetUnixFileMode(directory, OwnerOnly);
+            StorageLog.DataDirectoryRestricted(_logger, directory, Convert.ToString((int)mode, 8));
+        }
+    }
+
     public bool IsWritable(out string reason)
     {
         if (!IsOpen)

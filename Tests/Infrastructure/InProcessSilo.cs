@@ -31,6 +31,9 @@ public class InProcessSilo : IAsyncLifetime
     {
     }
 
+    /// <summary>The handler of <see cref="Http"/> (a TLS test trusts its own certificate here).</summary>
+    protected virtual SocketsHttpHandler CreateHandler() => new() { MaxConnectionsPerServer = 256 };
+
     public ValueTask InitializeAsync() => StartAsync();
 
     /// <summary>Stops the silo gracefully (grains deactivate, checkpoints persist) and starts a new one on the same data directory.</summary>
@@ -65,7 +68,7 @@ public class InProcessSilo : IAsyncLifetime
         });
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
-        Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Http = new HttpClient(CreateHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         await Poll.Until(async () => (await Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the in-process silo to report ready on /readyz");
     }
 
