@@ -137,7 +137,7 @@ public sealed class JsonSyntaxTests
     private static readonly string[] Escapes = ["\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\uD83D\\uDE00", "\\u0000", "\\uFFFF", "\\uD800", "\\uDC00x"];
     private static readonly string[] Whitespace = ["", "", "", " ", "\t", "\r\n", "  "];
 
-    private static void WriteValue(StringBuilder s, Random random, int depth)
+    internal static void WriteValue(StringBuilder s, Random random, int depth)
     {
         s.Append(Whitespace[random.Next(Whitespace.Length)]);
         var kind = depth > 6 ? random.Next(4) : random.Next(7);
@@ -216,7 +216,7 @@ public sealed class JsonSyntaxTests
     // Bytes chosen to hit JSON's grammar: structure, number parts, escapes, literals, controls.
     private static readonly byte[] Interesting = "{}[],:\"\\/ \t\r\n0123456789-+.eEtrufalsn\u0001xu'"u8.ToArray();
 
-    private static byte[] Mutate(byte[] bytes, Random random)
+    internal static byte[] Mutate(byte[] bytes, Random random)
     {
         var list = new List<byte>(bytes);
         for (int m = 0, count = random.Next(1, 3); m < count; m++)
