@@ -30,6 +30,8 @@ public sealed class ProducerKeyTests(ConfigSilo silo) : IClassFixture<ConfigSilo
 
         Assert.Equal(HttpStatusCode.Unauthorized, await Producer.PostAsync(silo.Http, "auth-on", key[..^1]));
         Assert.Equal(HttpStatusCode.Unauthorized, await Producer.PostAsync(silo.Http, "auth-on", ConfigSilo.AdminKey));
+        using var asAdmin = await new AdminClient(silo.Http, key).SendAsync(HttpMethod.Get, "/v1/admin/config");
+        Assert.Equal(HttpStatusCode.Unauthorized, asAdmin.StatusCode); // and a producer key is no admin key
         Assert.Equal(HttpStatusCode.Accepted, await Producer.PostAsync(silo.Http, "auth-on", key));
         Assert.Single(silo.Records("auth-on"));
     }
