@@ -18,6 +18,7 @@ internal sealed class ActiveSegment : IDisposable
         CreatedUnixMs = createdUnixMs;
         _handle = handle;
         Length = length;
+        _syncedLength = length;
         _fsync = fsync;
     }
 
@@ -28,6 +29,9 @@ internal sealed class ActiveSegment : IDisposable
 
     /// <summary>Bytes in the file, header included, up to the end of the last completed append.</summary>
     public long Length { get; private set; }
+
+    // Fsync durability: the length the last successful fsync covered.
+    private long _syncedLength;
 
     public long RecordBytes => Length - SegmentFile.HeaderSize;
 
@@ -82,11 +86,26 @@ internal sealed class ActiveSegment : IDisposable
         Length += totalBytes;
     }
 
-    /// <summary>fsync of the file's data (Fsync durability).</summary>
+    /// <summary>
+    /// fsync of the file's data (Fsync durability). If it fails, what was appended since the last good
+    /// fsync was never acknowledged and its durability is unknown: the file is cut back to that point
+    /// (so it is not shipped either) and the error rethrown.
+    /// </summary>
     public void FlushToDisk()
     {
-        Faults?.BeforeFsync(Path);
-        RandomAccess.FlushToDisk(_handle);
+        try
+        {
+            Faults?.BeforeFsync(Path);
+            RandomAccess.FlushToDisk(_handle);
+        }
+        catch
+        {
+            Length = _syncedLength;
+            TryCutBack();
+            throw;
+        }
+
+        _syncedLength = Length;
     }
 
     /// <summary>Closes the file and renames it to <c>.seg</c>: immutable from now on. Returns the sealed path.</summary>

@@ -200,7 +200,6 @@ internal sealed class TopicGrain(
             records += pending.Batch.RecordCount;
         }
 
-        var written = false;
         try
         {
             if (_active is not null && Policy.DueByTime(_active.CreatedUnixMs, clock.GetUtcNow()) is { } due)
@@ -211,7 +210,6 @@ internal sealed class TopicGrain(
 
             _active ??= OpenSegment();
             _active.Append(_parts, bytes);
-            written = true;
             if (store.Fsync)
             {
                 var segment = _active;
@@ -220,10 +218,8 @@ internal sealed class TopicGrain(
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            if (!written)
-            {
-                budget.Release(bytes);
-            }
+            // Not written, or written and cut back again after a failed fsync: the bytes are not on disk.
+            budget.Release(bytes);
 
             StorageLog.AppendFailed(logger, e, _topic, _active?.Path, records);
             instruments.AppendsRefused.Add(group.Count, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.WriteFailed)));
