@@ -1,10 +1,9 @@
 using Ingest.Topics;
-using Orleans.Placement;
 
 namespace Ingest.Forwarding;
 
 /// <summary>
-/// The forwarding grain of one silo: keyed by the silo's address, placed locally, and refusing to
+/// The forwarding grain of one silo: keyed by the silo's address, placed on that silo, and refusing to
 /// activate on any other silo (it must read this silo's disk). It is the cluster-facing handle of the
 /// silo's <see cref="ForwardingEngine"/> (status, replay, start/stop). The engine itself lives as long
 /// as the silo, not as long as this activation: the runtime may deactivate a grain at any time (after
@@ -12,7 +11,7 @@ namespace Ingest.Forwarding;
 /// with it.
 /// </summary>
 [GrainType("ingest.forwarder")]
-[PreferLocalPlacement]
+[ForwarderPlacement]
 internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
 {
     /// <summary>How long a stop lets delivery reports in flight arrive before checkpoints are persisted.</summary>

@@ -34,6 +34,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<Archive.SegmentArchive>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
         services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();
+        services.AddPlacementDirector<ForwarderPlacement, ForwarderPlacementDirector>();
 
         // The cluster configuration: this silo's copy, and the configuration grain's storage (a file in the
         // data directory unless the host registered another, e.g. Redis, under the same name first).

@@ -40,6 +40,18 @@ public sealed class ConfigPropagationTests : IAsyncLifetime
         HttpClient[] frontends = [siloA.Http, siloB.Http, api.Http];
         var admin = new AdminClient(api.Http, AdminKey);
 
+        // The status fan-out reaches every silo, whichever node serves it (a client via any gateway, or a silo).
+        foreach (var frontend in frontends)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                using var statusResponse = await new AdminClient(frontend, AdminKey).SendAsync(HttpMethod.Get, "/v1/status");
+                var status = System.Text.Json.JsonDocument.Parse(await statusResponse.Content.ReadAsStringAsync()).RootElement;
+                Assert.True(status.GetProperty("silos").GetArrayLength() == 2 && status.GetProperty("unreachable").GetArrayLength() == 0,
+                    $"/v1/status should reach both silos: {status}");
+            }
+        }
+
         // No key configured yet: auth is off everywhere.
         foreach (var frontend in frontends)
         {
