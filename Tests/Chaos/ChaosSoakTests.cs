@@ -1,0 +1,279 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Ingest.Kafka.DevBroker;
+using Ingest.Tests.Infrastructure;
+using Ingest.Tests.Kafka;
+using Ingest.Tests.Process;
+
+namespace Ingest.Tests.Chaos;
+
+/// <summary>
+/// The chaos soak: a two-silo Redis cluster with an Api frontend, under a mixed load (single records and
+/// batches, keyed and unkeyed, eight topics), while a scheduler SIGKILLs and restarts each silo, takes
+/// every Kafka broker down and up, injects produce errors, and segments rotate constantly (8 KiB). At
+/// the end every record that got a 202 must be in Kafka (read by an independent consumer against the
+/// load's ledger), duplicates are counted and reported, no segment is left unshipped, and every
+/// restart came up without help. CI runs the short form (<c>INGEST_SOAK_ROUNDS</c>, default 1 round of
+/// the five faults); <c>chaos/soak.sh</c> runs it long.
+/// </summary>
+[Collection(nameof(ProcessTests))]
+public sealed class ChaosSoakTests : IAsyncLifetime
+{
+    private static readonly string[] Topics = Enumerable.Range(0, 8).Select(i => $"chaos-{i}").ToArray();
+
+    private readonly string _clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly TempDirectory _dataA = new("ingest-chaos-a");
+    private readonly TempDirectory _dataB = new("ingest-chaos-b");
+    private readonly ConcurrentDictionary<string, Ledger> _ledgers = new();
+    private RedisServer _redis = null!;
+    private MockKafkaCluster _kafka = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _kafka = MockKafkaCluster.Start(brokers: 3);
+        foreach (var topic in Topics)
+        {
+            _kafka.CreateTopic(topic, partitions: 4);
+            _ledgers[topic] = new Ledger();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _kafka.DisposeAsync();
+        await _redis.DisposeAsync();
+        _dataA.Dispose();
+        _dataB.Dispose();
+    }
+
+    [Fact]
+    public async Task under_kills_kafka_outages_produce_errors_and_constant_rotation_every_202_reaches_kafka_and_nothing_is_left_unshipped()
+    {
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("INGEST_SOAK_ROUNDS"), out var r) ? r : 1;
+        var silos = new HostProcess?[] { HostProcess.Start("Silo", Silo(_dataA.Path)), HostProcess.Start("Silo", Silo(_dataB.Path)) };
+        await using var api = HostProcess.Start("Api", SiloEnvironment.FrontendOf(_redis.ConnectionString, _clusterId));
+        var log = new List<string>();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await Task.WhenAll(silos[0]!.WaitReadyAsync(), silos[1]!.WaitReadyAsync(), api.WaitReadyAsync());
+            using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+            await using var load = new MixedLoad(client, Topics, _ledgers);
+
+            // Each fault starts once the load has had 400 more records accepted: paced by progress, not by a clock.
+            async Task Progress(string phase)
+            {
+                var target = load.Accepted + 400;
+                await Poll.Until(() => load.Accepted >= target, TimeSpan.FromSeconds(90), $"400 more records accepted ({phase})");
+            }
+
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var s = 0; s < 2; s++)
+                {
+                    await Progress($"round {round}, before killing silo {s}");
+                    await silos[s]!.KillAsync();
+                    await silos[s]!.DisposeAsync();
+                    log.Add($"{clock.Elapsed:mm\\:ss} SIGKILL silo {s}");
+                    await Progress($"round {round}, while silo {s} is dead");
+                    silos[s] = HostProcess.Start("Silo", Silo(s == 0 ? _dataA.Path : _dataB.Path));
+                    await silos[s]!.WaitReadyAsync(); // restarts on its own data directory, no repair
+                    log.Add($"{clock.Elapsed:mm\\:ss} silo {s} restarted and ready");
+                }
+
+                await Progress($"round {round}, before the Kafka outage");
+                _kafka.SetBrokerDown();
+                await AssertKafkaUnreachableAsync();
+                log.Add($"{clock.Elapsed:mm\\:ss} all Kafka brokers down (a probe producer timed out)");
+                for (var k = 0; k < 5; k++)
+                {
+                    await Progress($"round {round}, while Kafka is down ({k + 1}/5)"); // 2,000 records absorbed by the disk
+                }
+
+                _kafka.SetBrokerUp();
+                log.Add($"{clock.Elapsed:mm\\:ss} Kafka brokers up");
+
+                await Progress($"round {round}, before produce errors");
+                var retriesBefore = await RetransmissionsAsync(silos!);
+                _kafka.PushRequestErrors(KafkaApiKey.Produce,
+                    KafkaErrorCode.NotLeaderForPartition, KafkaErrorCode.RequestTimedOut, KafkaErrorCode.NotEnoughReplicas,
+                    KafkaErrorCode.NotLeaderForPartition, KafkaErrorCode.RequestTimedOut, KafkaErrorCode.NetworkException);
+                await Poll.Until(async () => await RetransmissionsAsync(silos!) > retriesBefore, TimeSpan.FromSeconds(60),
+                    "the silos' producers to retransmit (the injected produce errors were hit)");
+                log.Add($"{clock.Elapsed:mm\\:ss} six produce errors injected and hit");
+                await Progress($"round {round}, after produce errors");
+            }
+
+            await load.StopAsync();
+            Assert.True(load.Unexpected.IsEmpty, "producers saw only 202 and 503: " + string.Join("; ", load.Unexpected.Take(10)));
+
+            var duplicates = 0;
+            var total = 0;
+            foreach (var topic in Topics)
+            {
+                var (_, topicDuplicates) = _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(120), keyOrder: false);
+                duplicates += topicDuplicates;
+                total += _ledgers[topic].Count;
+            }
+
+            // Nothing left on disk unshipped: every silo's own gauges show no backlog, the cluster status (from the
+            // Api, fanned out to both silos) agrees, and no sealed segment waits.
+            await Poll.Until(async () => await BacklogBytesAsync(silos!) == 0, TimeSpan.FromSeconds(60), "every silo's ingest_backlog_bytes to return to 0");
+            try
+            {
+                await Poll.Until(async () => await NoBacklogAsync(client), TimeSpan.FromSeconds(60), "every silo to report no backlog on /v1/status");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}; the status says: {await client.GetStringAsync("/v1/status")}", e);
+            }
+            foreach (var root in new[] { _dataA.Path, _dataB.Path })
+            {
+                Assert.Empty(Directory.GetFiles(Path.Combine(root, "segments"), "*.seg", SearchOption.AllDirectories));
+            }
+
+            var refused = _ledgers.Values.Sum(l => l.Refused);
+            TestContext.Current.SendDiagnosticMessage(
+                $"chaos soak, {rounds} round(s) in {clock.Elapsed:mm\\:ss}: {total} records got 202 (all in Kafka), {refused} requests got 503, {duplicates} duplicates in Kafka; " +
+                string.Join(" | ", log));
+        }
+        finally
+        {
+            foreach (var silo in silos.OfType<HostProcess>())
+            {
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Messages the silos' producers sent beyond the records Kafka acknowledged: retries.</summary>
+    private static async Task<double> RetransmissionsAsync(HostProcess?[] silos)
+    {
+        double retries = 0;
+        foreach (var silo in silos.OfType<HostProcess>())
+        {
+            var metrics = await PrometheusText.ScrapeAsync(silo.Http);
+            retries += metrics.Value("ingest_kafka_messages_transmitted_total") - metrics.Value("ingest_records_shipped_total");
+        }
+
+        return retries;
+    }
+
+    /// <summary>Proves the brokers are really down: a plain producer's delivery times out.</summary>
+    private async Task AssertKafkaUnreachableAsync()
+    {
+        using var probe = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(new Confluent.Kafka.ProducerConfig
+        {
+            BootstrapServers = _kafka.BootstrapServers,
+            MessageTimeoutMs = 1500,
+            SocketTimeoutMs = 1000,
+        }).Build();
+        var error = await Assert.ThrowsAsync<Confluent.Kafka.ProduceException<Confluent.Kafka.Null, string>>(
+            () => probe.ProduceAsync("probe", new Confluent.Kafka.Message<Confluent.Kafka.Null, string> { Value = "x" }));
+        Assert.True(error.Error.IsLocalError, $"expected a local timeout/transport error, got {error.Error}");
+    }
+
+    private static async Task<double> BacklogBytesAsync(HostProcess?[] silos)
+    {
+        double bytes = 0;
+        foreach (var silo in silos.OfType<HostProcess>())
+        {
+            bytes += (await PrometheusText.ScrapeAsync(silo.Http)).Value("ingest_backlog_bytes");
+        }
+
+        return bytes;
+    }
+
+    private static async Task<bool> NoBacklogAsync(HttpClient client)
+    {
+        using var status = JsonDocument.Parse(await client.GetStringAsync("/v1/status"));
+        return status.RootElement.GetProperty("silos").GetArrayLength() == 2
+            && status.RootElement.GetProperty("topics").EnumerateArray().All(t => t.GetProperty("backlogBytes").GetInt64() == 0);
+    }
+
+    private Dictionary<string, string> Silo(string data)
+    {
+        var environment = SiloEnvironment.InRedisCluster(data, _redis.ConnectionString, _clusterId);
+        environment["Kafka__Enabled"] = "true";
+        environment["Kafka__BootstrapServers"] = _kafka.BootstrapServers;
+        environment["Kafka__ProducerSettings__reconnect.backoff.max.ms"] = "500";
+        environment["Ingest__MaxSegmentBytes"] = "8192"; // constant rotation
+        environment["Ingest__RetentionDays"] = "0";
+        return environment;
+    }
+}
+
+/// <summary>Twelve clients: single records and NDJSON batches, keyed and unkeyed, over the topics; remembers every 202.</summary>
+internal sealed class MixedLoad : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task[] _clients;
+    private int _accepted;
+
+    public MixedLoad(HttpClient http, IReadOnlyList<string> topics, ConcurrentDictionary<string, Ledger> ledgers)
+    {
+        _clients = Enumerable.Range(0, 12).Select(c => Task.Run(async () =>
+        {
+            // Paced: each client sends at most 40 requests a second, so a long soak stays inside the mock
+            // broker's 5 MiB per partition (a pacing schedule, not a wait for an event).
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(25));
+            for (var i = 0; !_stop.IsCancellationRequested && await pace.WaitForNextTickAsync(); i++)
+            {
+                var topic = topics[(i + c) % topics.Count];
+                var key = c % 3 == 0 ? null : $"k{c}-{i % 5}";
+                try
+                {
+                    HttpStatusCode status;
+                    int records;
+                    if (c % 2 == 0)
+                    {
+                        status = await ledgers[topic].PostOne(http, topic, $"{topic}-c{c}-{i}", key, i);
+                        records = 1;
+                    }
+                    else
+                    {
+                        var batch = Enumerable.Range(0, 10).Select(j => ($"{topic}-c{c}-{i}-{j}", i * 10 + j)).ToList();
+                        status = await ledgers[topic].PostBatch(http, topic, batch, key);
+                        records = batch.Count;
+                    }
+
+                    if (status == HttpStatusCode.Accepted)
+                    {
+                        Interlocked.Add(ref _accepted, records);
+                    }
+                    else if (status != HttpStatusCode.ServiceUnavailable)
+                    {
+                        Unexpected.Add($"{topic}: HTTP {(int)status}");
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Unexpected.Add($"{topic}: {e.GetType().Name} {e.Message}");
+                }
+            }
+        })).ToArray();
+    }
+
+    public ConcurrentBag<string> Unexpected { get; } = [];
+
+    public int Accepted => Volatile.Read(ref _accepted);
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_clients);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await StopAsync();
+        }
+
+        _stop.Dispose();
+    }
+}
