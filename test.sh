@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use. Installed only when missing.
-PACKAGES=(kcat redis-server docker-compose chromium)
+PACKAGES=(kcat redis-server docker-compose chromium strace)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
