@@ -27,6 +27,9 @@ internal sealed class Ledger
 
     public int Refused => Volatile.Read(ref _refused);
 
+    /// <summary>The body of the last refused request (its problem detail), for failure messages.</summary>
+    public string? LastRefusal { get; private set; }
+
     public static string Record(string id, string? key, int sequence) =>
         JsonSerializer.Serialize(new { id, key, seq = sequence, pad = new string('r', 40) });
 
@@ -36,6 +39,11 @@ internal sealed class Ledger
         var value = Record(id, key, sequence);
         var url = key is null ? $"/v1/topics/{topic}" : $"/v1/topics/{topic}?key={key}";
         var response = await http.PostAsync(url, new StringContent(value, Encoding.UTF8, "application/json"));
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            LastRefusal = await response.Content.ReadAsStringAsync();
+        }
+
         Remember(response.StatusCode, [(id, key, value)]);
         return response.StatusCode;
     }
