@@ -36,16 +36,17 @@ internal sealed class ApiInstruments
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
     }
 
+    /// <summary>Records of a request whose topic was already validated.</summary>
     public void Received(string topic, int records, long bytes)
     {
-        var tag = Tag(topic);
+        var tag = _labels.TagFor(topic);
         _recordsReceived.Add(records, tag);
         _bytesReceived.Add(bytes, tag);
     }
 
     public void Accepted(string topic, int records, long startedTimestamp)
     {
-        var tag = Tag(topic);
+        var tag = _labels.TagFor(topic);
         _recordsAccepted.Add(records, tag);
         _ackDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, tag);
     }
@@ -72,6 +73,7 @@ internal sealed class ApiInstruments
         _rejected.Add(1, Tag(context.Request.RouteValues["topic"] as string ?? ""), new KeyValuePair<string, object?>(ReasonTag, reason));
     }
 
+    /// <summary>The tag of any route value: an invalid name is never a label of its own.</summary>
     private KeyValuePair<string, object?> Tag(string topic) =>
         new(TopicLabels.Name, TopicName.IsValid(topic) ? _labels.LabelFor(topic) : TopicLabels.Other);
 }

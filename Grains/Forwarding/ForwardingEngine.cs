@@ -266,13 +266,14 @@ internal sealed class ForwardingEngine(
 
     private TopicShipper Create(string topic)
     {
+        var name = TopicShards.TopicOf(topic); // every shard ships to its topic; parsed once, not per read
         var shipper = new TopicShipper(
             topic,
             Path.Combine(store.SegmentsRoot, topic),
             producer,
             endpoint,
             kafka.Value,
-            () => config.Current.KafkaTopicFor(TopicShards.TopicOf(topic)), // every shard ships to its topic
+            () => config.Current.KafkaTopicFor(name),
             path => archive.Retire(topic, path),
             _fsync,
             instruments,
