@@ -56,6 +56,22 @@ if [ "$total" -eq 0 ]; then
   exit 1
 fi
 
+# Name each failed test and the start of its message, so that the tail of the output says what broke.
+if [ "$failed" -gt 0 ] && command -v python3 >/dev/null; then
+  python3 - "$results"/*.trx <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sys.argv[1:]:
+    for result in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", ns):
+        if result.get("outcome") not in ("Failed", "Error", "Timeout", "Aborted"):
+            continue
+        message = result.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=ns).strip()
+        print(f"FAILED {result.get('testName')} ({result.get('duration')})")
+        for text in message.splitlines()[:12]:
+            print(f"    {text[:300]}")
+PY
+fi
+
 line="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 echo "$line"
