@@ -11,7 +11,8 @@ namespace Ingest.Tests.Process;
 /// With Fsync durability a new segment, a sealed (renamed) segment and an archived (moved) segment must
 /// survive power loss, so the directories holding them are fsync'd too. Checked from outside: the silo
 /// runs under <c>strace</c> (installed by ./test.sh), which records every fsync with the path of its
-/// file descriptor.
+/// file descriptor. <c>-ff</c> writes one log per thread: in a shared log a call that another thread
+/// interrupts is split into "unfinished" and "resumed" lines, and its result is not next to its path.
 /// </summary>
 [Collection(nameof(ProcessTests))]
 public sealed partial class DirectoryDurabilityTests
@@ -23,10 +24,10 @@ public sealed partial class DirectoryDurabilityTests
         using var traceDirectory = new TempDirectory("ingest-strace");
         await using var kafka = MockKafkaCluster.Start(brokers: 1);
         kafka.CreateTopic("durable", partitions: 1);
-        var trace = Path.Combine(traceDirectory.Path, "fsync.log");
+        var trace = Path.Combine(traceDirectory.Path, "fsync");
         var port = Ports.Free();
         var start = new ProcessStartInfo("strace") { WorkingDirectory = Repo.HostDirectory("Silo") };
-        foreach (var argument in new[] { "-f", "-y", "--seccomp-bpf", "-e", "trace=fsync,fdatasync", "-o", trace, "dotnet", Repo.HostDll("Silo") })
+        foreach (var argument in new[] { "-ff", "-y", "--seccomp-bpf", "-e", "trace=fsync,fdatasync", "-o", trace, "dotnet", Repo.HostDll("Silo") })
         {
             start.ArgumentList.Add(argument);
         }
@@ -64,7 +65,12 @@ public sealed partial class DirectoryDurabilityTests
             await Poll.Until(() => silo.HasExited, TimeSpan.FromSeconds(45), "the silo (and strace) to exit after SIGTERM");
         }
 
-        var fsyncs = FsyncPath().Matches(await File.ReadAllTextAsync(trace)).Select(m => m.Groups["path"].Value).ToList();
+        var fsyncs = new List<string>();
+        foreach (var threadLog in Directory.GetFiles(traceDirectory.Path, "fsync.*"))
+        {
+            fsyncs.AddRange(FsyncPath().Matches(await File.ReadAllTextAsync(threadLog)).Select(m => m.Groups["path"].Value));
+        }
+
         var topicDirectory = Path.Combine(data.Path, "segments", "durable");
         var segmentsCreated = Directory.GetFiles(Path.Combine(data.Path, "archive"), "*.seg", SearchOption.AllDirectories).Length
             + Directory.GetFiles(topicDirectory).Count(f => f.EndsWith(".seg", StringComparison.Ordinal) || f.EndsWith(".active", StringComparison.Ordinal));
@@ -78,7 +84,7 @@ public sealed partial class DirectoryDurabilityTests
         Assert.Contains(fsyncs, p => p.StartsWith(topicDirectory + "/", StringComparison.Ordinal) && p.EndsWith(".active", StringComparison.Ordinal)); // and the records themselves
     }
 
-    // e.g.  1234  fsync(57</tmp/ingest-dirsync-.../segments/durable>) = 0
+    // e.g.  fsync(57</tmp/ingest-dirsync-.../segments/durable>) = 0
     [GeneratedRegex(@"f(?:data)?sync\(\d+<(?<path>[^>]+)>\)\s+=\s+0")]
     private static partial Regex FsyncPath();
 }
