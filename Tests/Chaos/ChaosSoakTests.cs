@@ -23,45 +23,25 @@ public sealed class ChaosSoakTests : IAsyncLifetime
 {
     private static readonly string[] Topics = Enumerable.Range(0, 8).Select(i => $"chaos-{i}").ToArray();
 
-    private readonly string _clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly TempDirectory _dataA = new("ingest-chaos-a");
-    private readonly TempDirectory _dataB = new("ingest-chaos-b");
-    private readonly ConcurrentDictionary<string, Ledger> _ledgers = new();
-    private RedisServer _redis = null!;
-    private MockKafkaCluster _kafka = null!;
+    private ClusterBed _cluster = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        _kafka = MockKafkaCluster.Start(brokers: 3);
-        foreach (var topic in Topics)
-        {
-            _kafka.CreateTopic(topic, partitions: 4);
-            _ledgers[topic] = new Ledger();
-        }
-    }
+    public async ValueTask InitializeAsync() => _cluster = await ClusterBed.StartAsync("chaos", kafkaBrokers: 3, Topics, partitions: 4);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        await _redis.DisposeAsync();
-        _dataA.Dispose();
-        _dataB.Dispose();
-    }
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task under_kills_kafka_outages_produce_errors_and_constant_rotation_every_202_reaches_kafka_and_nothing_is_left_unshipped()
     {
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("INGEST_SOAK_ROUNDS"), out var r) ? r : 1;
-        var silos = new HostProcess?[] { HostProcess.Start("Silo", Silo(_dataA.Path)), HostProcess.Start("Silo", Silo(_dataB.Path)) };
-        await using var api = HostProcess.Start("Api", SiloEnvironment.FrontendOf(_redis.ConnectionString, _clusterId));
+        var silos = new HostProcess?[] { HostProcess.Start("Silo", Silo(_cluster.DataA)), HostProcess.Start("Silo", Silo(_cluster.DataB)) };
+        await using var api = HostProcess.Start("Api", _cluster.FrontendEnvironment());
         var log = new List<string>();
         var clock = Stopwatch.StartNew();
         try
         {
             await Task.WhenAll(silos[0]!.WaitReadyAsync(), silos[1]!.WaitReadyAsync(), api.WaitReadyAsync());
             using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-            await using var load = new MixedLoad(client, Topics, _ledgers);
+            await using var load = new MixedLoad(client, Topics, _cluster.Ledgers);
 
             // Each fault starts once the load has had 400 more records accepted: paced by progress, not by a clock.
             async Task Progress(string phase)
@@ -79,13 +59,13 @@ public sealed class ChaosSoakTests : IAsyncLifetime
                     await silos[s]!.DisposeAsync();
                     log.Add($"{clock.Elapsed:mm\\:ss} SIGKILL silo {s}");
                     await Progress($"round {round}, while silo {s} is dead");
-                    silos[s] = HostProcess.Start("Silo", Silo(s == 0 ? _dataA.Path : _dataB.Path));
+                    silos[s] = HostProcess.Start("Silo", Silo(s == 0 ? _cluster.DataA : _cluster.DataB));
                     await silos[s]!.WaitReadyAsync(); // restarts on its own data directory, no repair
                     log.Add($"{clock.Elapsed:mm\\:ss} silo {s} restarted and ready");
                 }
 
                 await Progress($"round {round}, before the Kafka outage");
-                _kafka.SetBrokerDown();
+                _cluster.Kafka.SetBrokerDown();
                 await AssertKafkaUnreachableAsync();
                 log.Add($"{clock.Elapsed:mm\\:ss} all Kafka brokers down (a probe producer timed out)");
                 for (var k = 0; k < 5; k++)
@@ -93,12 +73,12 @@ public sealed class ChaosSoakTests : IAsyncLifetime
                     await Progress($"round {round}, while Kafka is down ({k + 1}/5)"); // 2,000 records absorbed by the disk
                 }
 
-                _kafka.SetBrokerUp();
+                _cluster.Kafka.SetBrokerUp();
                 log.Add($"{clock.Elapsed:mm\\:ss} Kafka brokers up");
 
                 await Progress($"round {round}, before produce errors");
                 var retriesBefore = await RetransmissionsAsync(silos!);
-                _kafka.PushRequestErrors(KafkaApiKey.Produce,
+                _cluster.Kafka.PushRequestErrors(KafkaApiKey.Produce,
                     KafkaErrorCode.NotLeaderForPartition, KafkaErrorCode.RequestTimedOut, KafkaErrorCode.NotEnoughReplicas,
                     KafkaErrorCode.NotLeaderForPartition, KafkaErrorCode.RequestTimedOut, KafkaErrorCode.NetworkException);
                 await Poll.Until(async () => await RetransmissionsAsync(silos!) > retriesBefore, TimeSpan.FromSeconds(60),
@@ -114,9 +94,9 @@ public sealed class ChaosSoakTests : IAsyncLifetime
             var total = 0;
             foreach (var topic in Topics)
             {
-                var (_, topicDuplicates) = _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(120), keyOrder: false);
+                var (_, topicDuplicates) = _cluster.Ledgers[topic].ReadAndAssertDelivered(_cluster.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(120), keyOrder: false);
                 duplicates += topicDuplicates;
-                total += _ledgers[topic].Count;
+                total += _cluster.Ledgers[topic].Count;
             }
 
             // Nothing left on disk unshipped: every silo's own gauges show no backlog, the cluster status (from the
@@ -130,12 +110,12 @@ public sealed class ChaosSoakTests : IAsyncLifetime
             {
                 throw new TimeoutException($"{e.Message}; the status says: {await client.GetStringAsync("/v1/status")}", e);
             }
-            foreach (var root in new[] { _dataA.Path, _dataB.Path })
+            foreach (var root in _cluster.DataDirectories)
             {
                 Assert.Empty(Directory.GetFiles(Path.Combine(root, "segments"), "*.seg", SearchOption.AllDirectories));
             }
 
-            var refused = _ledgers.Values.Sum(l => l.Refused);
+            var refused = _cluster.Ledgers.Values.Sum(l => l.Refused);
             TestContext.Current.SendDiagnosticMessage(
                 $"chaos soak, {rounds} round(s) in {clock.Elapsed:mm\\:ss}: {total} records got 202 (all in Kafka), {refused} requests got 503, {duplicates} duplicates in Kafka; " +
                 string.Join(" | ", log));
@@ -167,7 +147,7 @@ public sealed class ChaosSoakTests : IAsyncLifetime
     {
         using var probe = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(new Confluent.Kafka.ProducerConfig
         {
-            BootstrapServers = _kafka.BootstrapServers,
+            BootstrapServers = _cluster.Kafka.BootstrapServers,
             MessageTimeoutMs = 1500,
             SocketTimeoutMs = 1000,
         }).Build();
@@ -196,9 +176,7 @@ public sealed class ChaosSoakTests : IAsyncLifetime
 
     private Dictionary<string, string> Silo(string data)
     {
-        var environment = SiloEnvironment.InRedisCluster(data, _redis.ConnectionString, _clusterId);
-        environment["Kafka__Enabled"] = "true";
-        environment["Kafka__BootstrapServers"] = _kafka.BootstrapServers;
+        var environment = _cluster.SiloEnvironment(data);
         environment["Kafka__ProducerSettings__reconnect.backoff.max.ms"] = "500";
         environment["Ingest__MaxSegmentBytes"] = "8192"; // constant rotation
         environment["Ingest__RetentionDays"] = "0";

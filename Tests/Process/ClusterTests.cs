@@ -18,53 +18,33 @@ public sealed class ClusterTests : IAsyncLifetime
 {
     private static readonly string[] Topics = Enumerable.Range(0, 20).Select(i => $"spread-{i:D2}").ToArray();
 
-    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly TempDirectory _dataA = new("ingest-cluster-a");
-    private readonly TempDirectory _dataB = new("ingest-cluster-b");
-    private readonly ConcurrentDictionary<string, Ledger> _ledgers = new();
-    private RedisServer _redis = null!;
-    private MockKafkaCluster _kafka = null!;
+    private ClusterBed _cluster = null!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        _kafka = MockKafkaCluster.Start(brokers: 1);
-        foreach (var topic in Topics)
-        {
-            _kafka.CreateTopic(topic, partitions: 2);
-            _ledgers[topic] = new Ledger();
-        }
-    }
+    public async ValueTask InitializeAsync() => _cluster = await ClusterBed.StartAsync("cluster", kafkaBrokers: 1, Topics, partitions: 2);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        await _redis.DisposeAsync();
-        _dataA.Dispose();
-        _dataB.Dispose();
-    }
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task topics_spread_over_two_silos_a_sigkilled_silos_topics_accept_again_within_seconds_and_everything_reaches_kafka()
     {
-        await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
-        await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloA = HostProcess.Start("Silo", Silo(_cluster.DataA));
+        await using var siloB = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await using var api = HostProcess.Start("Api", Frontend());
-        await WaitForClusterAsync(siloA, siloB, api);
+        await ClusterBed.WaitForSilosAsync(2, siloA, siloB, api);
         using var client = ClientOf(api);
 
         for (var i = 0; i < Topics.Length; i++)
         {
-            Assert.Equal(HttpStatusCode.Accepted, await _ledgers[Topics[i]].PostOne(client, Topics[i], $"{Topics[i]}-first", null, 0));
+            Assert.Equal(HttpStatusCode.Accepted, await _cluster.Ledgers[Topics[i]].PostOne(client, Topics[i], $"{Topics[i]}-first", null, 0));
         }
 
         // Orleans placed the topic grains on both silos: each wrote its topics' segments to its own disk.
-        var onA = Topics.Where(t => Directory.Exists(Path.Combine(_dataA.Path, "segments", t))).ToList();
-        var onB = Topics.Where(t => Directory.Exists(Path.Combine(_dataB.Path, "segments", t))).ToList();
+        var onA = Topics.Where(t => Directory.Exists(Path.Combine(_cluster.DataA, "segments", t))).ToList();
+        var onB = Topics.Where(t => Directory.Exists(Path.Combine(_cluster.DataB, "segments", t))).ToList();
         Assert.True(onA.Count > 0 && onB.Count > 0, $"topics should spread over both silos: A has [{string.Join(',', onA)}], B has [{string.Join(',', onB)}]");
         Assert.Empty(onA.Intersect(onB));
 
-        await using (var load = new TopicLoad(client, Topics, _ledgers))
+        await using (var load = new TopicLoad(client, Topics, _cluster.Ledgers))
         {
             await Poll.Until(() => load.Accepted > 400, TimeSpan.FromSeconds(30), "400 records accepted through the Api before the kill");
             var killedAt = Stopwatch.GetTimestamp();
@@ -84,10 +64,10 @@ public sealed class ClusterTests : IAsyncLifetime
         }
 
         // B's topics now live on A.
-        Assert.All(onB, t => Assert.True(Directory.Exists(Path.Combine(_dataA.Path, "segments", t)), $"{t} should have re-activated on silo A"));
+        Assert.All(onB, t => Assert.True(Directory.Exists(Path.Combine(_cluster.DataA, "segments", t)), $"{t} should have re-activated on silo A"));
 
         // B's unshipped segments ship when B comes back on its own data directory.
-        await using var siloBAgain = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloBAgain = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await siloBAgain.WaitReadyAsync();
         AssertEveryRecordDelivered(siloA, siloBAgain);
     }
@@ -95,13 +75,13 @@ public sealed class ClusterTests : IAsyncLifetime
     [Fact]
     public async Task a_silo_stopped_with_sigterm_under_load_loses_nothing_and_clients_see_only_202_or_503()
     {
-        await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
-        await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloA = HostProcess.Start("Silo", Silo(_cluster.DataA));
+        await using var siloB = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await using var api = HostProcess.Start("Api", Frontend());
-        await WaitForClusterAsync(siloA, siloB, api);
+        await ClusterBed.WaitForSilosAsync(2, siloA, siloB, api);
         using var client = ClientOf(api);
 
-        await using (var load = new TopicLoad(client, Topics, _ledgers))
+        await using (var load = new TopicLoad(client, Topics, _cluster.Ledgers))
         {
             await Poll.Until(() => load.Accepted > 400, TimeSpan.FromSeconds(30), "400 records accepted through the Api before SIGTERM");
             var stoppedAt = Stopwatch.GetTimestamp();
@@ -118,7 +98,7 @@ public sealed class ClusterTests : IAsyncLifetime
         await siloB.DisposeAsync();
 
         // Whatever B had not shipped yet is on its disk, and ships when it is back.
-        await using var siloBAgain = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloBAgain = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await siloBAgain.WaitReadyAsync();
         AssertEveryRecordDelivered(siloA, siloBAgain);
     }
@@ -129,16 +109,16 @@ public sealed class ClusterTests : IAsyncLifetime
         {
             try
             {
-                _ledgers[topic].ReadAndAssertDelivered(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
+                _cluster.Ledgers[topic].ReadAndAssertDelivered(_cluster.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                var files = string.Join("\n", new[] { _dataA.Path, _dataB.Path }
+                var files = string.Join("\n", _cluster.DataDirectories
                     .SelectMany(root => Directory.Exists(root) ? Directory.GetFiles(root, "*", SearchOption.AllDirectories) : [])
                     .Where(path => path.Contains(topic, StringComparison.Ordinal))
                     .Select(path => $"{path} ({new FileInfo(path).Length} bytes)"));
                 var logs = string.Join("\n---\n", silos.Select(s => string.Join("\n", s.Output.Split('\n').Where(l => l.Contains(topic, StringComparison.Ordinal) || l.Contains("Kafka", StringComparison.Ordinal)).TakeLast(40))));
-                var partitions = string.Join(", ", KafkaTestClient.ReadAll(_kafka.BootstrapServers, topic, int.MaxValue, TimeSpan.FromSeconds(5)).GroupBy(m => m.Partition).Select(g => $"p{g.Key}: {g.Count()}"));
+                var partitions = string.Join(", ", KafkaTestClient.ReadAll(_cluster.Kafka.BootstrapServers, topic, int.MaxValue, TimeSpan.FromSeconds(5)).GroupBy(m => m.Partition).Select(g => $"p{g.Key}: {g.Count()}"));
                 logs = $"in Kafka by partition: {partitions}\n" + logs;
                 throw new Xunit.Sdk.XunitException($"{e.Message}\nfiles of {topic}:\n{files}\nsilo log lines about {topic}:\n{logs}");
             }
@@ -148,60 +128,28 @@ public sealed class ClusterTests : IAsyncLifetime
     [Fact]
     public async Task a_silo_whose_redis_is_gone_still_stops_on_sigterm_within_its_shutdown_timeout()
     {
-        var environment = Silo(_dataA.Path);
+        var environment = Silo(_cluster.DataA);
         environment["Cluster__ShutdownTimeout"] = "00:00:05";
         await using var silo = HostProcess.Start("Silo", environment);
         await silo.WaitReadyAsync();
         Assert.Equal(HttpStatusCode.Accepted, (await silo.Http.PostAsync("/v1/topics/before-redis-dies", new StringContent("{}"))).StatusCode);
 
-        await _redis.DisposeAsync(); // the membership store is gone
+        await _cluster.Redis.DisposeAsync(); // the membership store is gone
         var stopping = Stopwatch.StartNew();
         await silo.TerminateAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"the silo should exit soon after its 5 s shutdown timeout, took {stopping.Elapsed}");
         Assert.Equal(3, silo.ExitCode);
         Assert.Contains("Graceful shutdown did not finish within Cluster:ShutdownTimeout", silo.Output);
-        Assert.Single(StoredRecords.Read(_dataA.Path, "before-redis-dies")); // the acknowledged record is on disk
-    }
-
-    /// <summary>Waits until both silos and the frontend are ready and each sees both silos as active.</summary>
-    private static async Task WaitForClusterAsync(HostProcess siloA, HostProcess siloB, HostProcess api)
-    {
-        await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
-        await WaitForSilos(2, siloA, siloB, api);
+        Assert.Single(StoredRecords.Read(_cluster.DataA, "before-redis-dies")); // the acknowledged record is on disk
     }
 
     /// <summary>A client with a timeout: a request outliving it counts as a hang.</summary>
     private static HttpClient ClientOf(HostProcess api) => new() { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
 
-    /// <summary>Waits until every process's view of the cluster (the "silos" of /readyz) holds <paramref name="count"/> active silos.</summary>
-    private static Task WaitForSilos(int count, params HostProcess[] processes) =>
-        Poll.Until(
-            async () =>
-            {
-                foreach (var process in processes)
-                {
-                    using var body = System.Text.Json.JsonDocument.Parse(await process.Http.GetStringAsync("/readyz"));
-                    if (!body.RootElement.TryGetProperty("silos", out var silos) || silos.ValueKind != System.Text.Json.JsonValueKind.Number || silos.GetInt32() != count)
-                    {
-                        return false;
-                    }
-                }
+    private Dictionary<string, string> Silo(string data) => _cluster.SiloEnvironment(data);
 
-                return true;
-            },
-            TimeSpan.FromSeconds(60),
-            $"every process to see {count} active silos on /readyz");
-
-    private Dictionary<string, string> Silo(string data)
-    {
-        var environment = SiloEnvironment.InRedisCluster(data, _redis.ConnectionString, _clusterId);
-        environment["Kafka__Enabled"] = "true";
-        environment["Kafka__BootstrapServers"] = _kafka.BootstrapServers;
-        return environment;
-    }
-
-    private Dictionary<string, string> Frontend() => SiloEnvironment.FrontendOf(_redis.ConnectionString, _clusterId);
+    private Dictionary<string, string> Frontend() => _cluster.FrontendEnvironment();
 }
 
 /// <summary>Eight clients posting round-robin over topics until stopped; tracks outcomes per topic.</summary>

@@ -16,25 +16,17 @@ public sealed class ConfigPropagationTests : IAsyncLifetime
     private const string AdminKey = "cluster-admin-key-42";
     private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(1);
 
-    private readonly string _clusterId = "cfg-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly TempDirectory _dataA = new("ingest-config-a");
-    private readonly TempDirectory _dataB = new("ingest-config-b");
-    private RedisServer _redis = null!;
+    private ClusterBed _cluster = null!;
 
-    public async ValueTask InitializeAsync() => _redis = await RedisServer.StartAsync();
+    public async ValueTask InitializeAsync() => _cluster = await ClusterBed.StartAsync("cfg");
 
-    public async ValueTask DisposeAsync()
-    {
-        await _redis.DisposeAsync();
-        _dataA.Dispose();
-        _dataB.Dispose();
-    }
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task a_key_added_used_and_disabled_goes_from_202_to_401_on_every_frontend_within_a_second()
     {
-        await using var siloA = HostProcess.Start("Silo", Silo(_dataA.Path));
-        await using var siloB = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloA = HostProcess.Start("Silo", Silo(_cluster.DataA));
+        await using var siloB = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await using var api = HostProcess.Start("Api", Frontend());
         await Task.WhenAll(siloA.WaitReadyAsync(), siloB.WaitReadyAsync(), api.WaitReadyAsync());
         HttpClient[] frontends = [siloA.Http, siloB.Http, api.Http];
@@ -78,7 +70,7 @@ public sealed class ConfigPropagationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, await Producer.PostAsync(api.Http, "cfg-topic", null));
 
         // The configuration lives in Redis: a silo started afterwards loads it, disabled key and all.
-        await using var siloAgain = HostProcess.Start("Silo", Silo(_dataB.Path));
+        await using var siloAgain = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await siloAgain.WaitReadyAsync();
         Assert.Equal(disabled, await Producer.ConfigVersionAsync(siloAgain.Http));
         Assert.Equal(HttpStatusCode.Unauthorized, await Producer.PostAsync(siloAgain.Http, "cfg-topic", key));
@@ -98,14 +90,14 @@ public sealed class ConfigPropagationTests : IAsyncLifetime
 
     private Dictionary<string, string> Silo(string data)
     {
-        var environment = SiloEnvironment.InRedisCluster(data, _redis.ConnectionString, _clusterId);
+        var environment = _cluster.SiloEnvironment(data);
         environment["Admin__Key"] = AdminKey;
         return environment;
     }
 
     private Dictionary<string, string> Frontend()
     {
-        var environment = SiloEnvironment.FrontendOf(_redis.ConnectionString, _clusterId);
+        var environment = _cluster.FrontendEnvironment();
         environment["Admin__Key"] = AdminKey;
         return environment;
     }
