@@ -32,8 +32,9 @@ WORK=$ROOT/bench/work
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RESULT=$ROOT/bench/results/$STAMP.md
 RAW=$ROOT/bench/results/raw/$STAMP
-HZ=$(getconf CLK_TCK)
 SILO_DIR=$ROOT/Silo/bin/Release/net10.0
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 packages=(wrk gnuplot-nox nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka)
 missing=()
@@ -70,18 +71,6 @@ ANCHOR_PREFIX=$WORK/anchor COLLECT_DATA_DIR=$WORK/anchor/var/data "$ANCHOR_DIR/r
 ANCHOR_MASTER=$(cat "$WORK/anchor/var/nginx.pid")
 anchor_pids() { echo "$ANCHOR_MASTER $(pgrep -P "$ANCHOR_MASTER" | tr '\n' ' ')"; }
 
-# start_silo NAME HTTP_PORT SILO_PORT GATEWAY_PORT [VAR=VALUE...]: a store-only Release silo
-start_silo() {
-  local name=$1 port=$2 silo_port=$3 gateway_port=$4; shift 4
-  mkdir -p "$WORK/$name-data"
-  (cd "$SILO_DIR" && exec env ASPNETCORE_URLS="http://127.0.0.1:$port" Ingest__DataDirectory="$WORK/$name-data" \
-    Ingest__MaxDiskBytes=$((60 * 1024 * 1024 * 1024)) Cluster__SiloPort="$silo_port" Cluster__GatewayPort="$gateway_port" \
-    Logging__LogLevel__Default=Warning Kafka__Enabled=false "$@" dotnet Ingest.Silo.dll > "$WORK/$name.log" 2>&1) &
-  LAST_PID=$!   # the subshell execs: this is the silo process itself
-  PIDS+=("$LAST_PID")
-  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return 0; sleep 0.5; done
-  echo "silo $name did not start" >&2; cat "$WORK/$name.log" >&2; exit 1
-}
 start_silo flush 18081 21111 31000 Ingest__MaxConcurrentRequests=256
 FLUSH_PID=$LAST_PID
 start_silo fsync 18083 21112 31001 Ingest__Durability=Fsync
@@ -97,22 +86,6 @@ I_URL=http://127.0.0.1:18081/v1/topics/bench
 B_URL=http://127.0.0.1:18081/v1/topics/bench-batch/batch
 F_URL=http://127.0.0.1:18083/v1/topics/bench
 
-cpu_ticks() { local total=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
-rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
-
-# measure NAME URL SCRIPT BODY RECORDS_PER_REQUEST CONNS SECONDS PIDS... -> "req_s rec_s us_per_rec p50 p99 completed non2xx"
-measure() {
-  local name=$1 url=$2 script=$3 body=$4 per=$5 conns=$6 secs=$7; shift 7
-  local threads=$(( conns < THREADS ? conns : THREADS )) out=$RAW/$name.txt c0 c1 completed non2xx
-  c0=$(cpu_ticks "$@")
-  wrk -t"$threads" -c"$conns" -d"$((secs + 1))s" --latency -s "$script" "$url" -- "$body" "$secs" > "$out"
-  c1=$(cpu_ticks "$@")
-  completed=$(awk '/requests in/ {print $1}' "$out")
-  non2xx=$(awk '/Non-2xx/ {print $NF}' "$out"); non2xx=${non2xx:-0}
-  awk -v n="$completed" -v bad="$non2xx" -v per="$per" -v d="$secs" -v t=$((c1 - c0)) -v hz="$HZ" \
-      -v p50="$(awk '$1=="50%" {print $2}' "$out")" -v p99="$(awk '$1=="99%" {print $2}' "$out")" \
-      'BEGIN { ok = n - bad; printf "%.0f %.0f %.2f %s %s %d %d\n", n / d, ok * per / d, ok ? t / hz * 1e6 / (ok * per) : 0, p50, p99, n, bad }'
-}
 warm() { wrk -t2 -c64 -d"${WARMUP}s" -s "$2" "${1/bench/warmup}" -- "$3" >/dev/null; }  # own topics: not counted
 
 echo "warming up (${WARMUP} s each: the JIT needs ~10-15 s under load on 2 cores to reach its final code)..."
@@ -150,9 +123,6 @@ for n in 1 10 100 1000; do
   echo "$n $(echo "$r" | awk '{print $2, $3}')" | tee -a "$RAW/sweep-batch.dat"
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-col() { local -n arr=$1; printf '%s\n' "${arr[@]}" | awk -v c="$2" '{print $c}' | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b ? a / b : 0}'; }
 a_rps=$(col A 1) k_rps=$(col K 1) i_rps=$(col I 1) b_recs=$(col B 2) f_rps=$(col F 1)
 a_cpu=$(col A 3) k_cpu=$(col K 3) i_cpu=$(col I 3) b_cpu=$(col B 3) f_cpu=$(col F 3)
 
@@ -213,7 +183,7 @@ plot "$RAW/sweep-batch.dat" using 1:2 with linespoints lw 2 title "Ingest record
 GP
 cp "$ROOT/bench/concurrency.png" "$RAW/"; cp "$ROOT/bench/batch-size.png" "$RAW/"
 
-psi=$(awk -F'avg10=' '/some/ {split($2, x, " "); print x[1] "%"}' /proc/pressure/cpu 2>/dev/null || echo n/a)
+psi=$(psi_cpu)
 target() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? v >= t : v <= t; print ok ? "met" : "NOT met" }'; }
 {
   echo "# Benchmark $STAMP"
