@@ -66,7 +66,7 @@ public sealed class ChaosSoakTests : IAsyncLifetime
 
                 await Progress($"round {round}, before the Kafka outage");
                 _cluster.Kafka.SetBrokerDown();
-                await AssertKafkaUnreachableAsync();
+                await KafkaTestClient.AssertUnreachableAsync(_cluster.Kafka.BootstrapServers);
                 log.Add($"{clock.Elapsed:mm\\:ss} all Kafka brokers down (a probe producer timed out)");
                 for (var k = 0; k < 5; k++)
                 {
@@ -140,20 +140,6 @@ public sealed class ChaosSoakTests : IAsyncLifetime
         }
 
         return retries;
-    }
-
-    /// <summary>Proves the brokers are really down: a plain producer's delivery times out.</summary>
-    private async Task AssertKafkaUnreachableAsync()
-    {
-        using var probe = new Confluent.Kafka.ProducerBuilder<Confluent.Kafka.Null, string>(new Confluent.Kafka.ProducerConfig
-        {
-            BootstrapServers = _cluster.Kafka.BootstrapServers,
-            MessageTimeoutMs = 1500,
-            SocketTimeoutMs = 1000,
-        }).Build();
-        var error = await Assert.ThrowsAsync<Confluent.Kafka.ProduceException<Confluent.Kafka.Null, string>>(
-            () => probe.ProduceAsync("probe", new Confluent.Kafka.Message<Confluent.Kafka.Null, string> { Value = "x" }));
-        Assert.True(error.Error.IsLocalError, $"expected a local timeout/transport error, got {error.Error}");
     }
 
     private static async Task<double> BacklogBytesAsync(HostProcess?[] silos)

@@ -30,15 +30,5 @@ public class KafkaSilo : InProcessSilo
     }
 
     /// <summary>Proves the brokers are unreachable: a plain producer's delivery times out.</summary>
-    public async Task AssertKafkaUnreachableAsync()
-    {
-        using var probe = new ProducerBuilder<Null, string>(new ProducerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            MessageTimeoutMs = 1500,
-            SocketTimeoutMs = 1000,
-        }).Build();
-        var error = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => probe.ProduceAsync("probe", new Message<Null, string> { Value = "x" }));
-        Assert.True(error.Error.IsLocalError, $"expected a local timeout/transport error, got {error.Error}");
-    }
+    public Task AssertKafkaUnreachableAsync() => KafkaTestClient.AssertUnreachableAsync(Kafka.BootstrapServers);
 }

@@ -5,6 +5,22 @@ namespace Ingest.Tests.Kafka;
 /// <summary>A plain Confluent.Kafka consumer, independent of the code under test.</summary>
 internal static class KafkaTestClient
 {
+    /// <summary>
+    /// Proves that no broker of <paramref name="bootstrap"/> answers: a plain producer's delivery fails
+    /// with a local timeout or transport error. Its connection errors are expected, so it logs nothing.
+    /// </summary>
+    public static async Task AssertUnreachableAsync(string bootstrap)
+    {
+        using var probe = new ProducerBuilder<Null, string>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            MessageTimeoutMs = 1500,
+            SocketTimeoutMs = 1000,
+        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+        var error = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => probe.ProduceAsync("probe", new Message<Null, string> { Value = "x" }));
+        Assert.True(error.Error.IsLocalError, $"expected a local timeout/transport error from {bootstrap}, got {error.Error}");
+    }
+
     public sealed record Consumed(string? Key, string Value, int Partition, long Offset, IReadOnlyDictionary<string, string> Headers);
 
     /// <summary>Reads a topic from the beginning until <paramref name="expected"/> messages arrived or the deadline passed.</summary>
