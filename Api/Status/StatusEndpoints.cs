@@ -3,6 +3,7 @@ using Ingest.Configuration;
 using Ingest.Diagnostics;
 using Ingest.Topics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 
 namespace Ingest.Api.Status;
@@ -10,14 +11,15 @@ namespace Ingest.Api.Status;
 /// <summary>One topic over the whole cluster, for the status page.</summary>
 internal sealed record TopicSummary(string Topic, string KafkaTopic, long AppendedRecords, long ShippedRecords, long BacklogRecords, long BacklogBytes, double OldestUnshippedSeconds, string? LastError);
 
-internal sealed record StatusDocument(long ConfigVersion, long NowMs, IReadOnlyList<NodeStatus> Silos, IReadOnlyList<TopicSummary> Topics, IReadOnlyList<string> Unreachable);
+/// <summary>The cluster's state as <c>GET /v1/status</c> answers it; <c>Dashboard</c> is where this node serves the Orleans dashboard, or null.</summary>
+internal sealed record StatusDocument(long ConfigVersion, long NowMs, IReadOnlyList<NodeStatus> Silos, IReadOnlyList<TopicSummary> Topics, IReadOnlyList<string> Unreachable, string? Dashboard);
 
 /// <summary>
 /// <c>GET /v1/status</c>: every silo's disk and Kafka state and every topic's counts, backlog and oldest
 /// unshipped record, summed over the silos (topic labels bounded like the metrics). <c>GET /</c> and
 /// <c>GET /status</c>: the page that shows it, plain HTML and JS served from this assembly (no CDN).
 /// </summary>
-internal sealed class StatusEndpoints(IGrainFactory grains, LiveConfig config, TopicLabels labels, TimeProvider time)
+internal sealed class StatusEndpoints(IGrainFactory grains, LiveConfig config, TopicLabels labels, TimeProvider time, IOptions<StatusPageOptions> page)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
     private static readonly Lazy<byte[]> Page = new(() =>
@@ -65,7 +67,7 @@ internal sealed class StatusEndpoints(IGrainFactory grains, LiveConfig config, T
             .OrderBy(t => t.Topic, StringComparer.Ordinal)
             .ToList();
         var unreachable = results.Where(r => r.Status is null).Select(r => r.Silo.ToString()).ToList();
-        await Results.Json(new StatusDocument(config.Current.Version, nowMs, silos, topics, unreachable)).ExecuteAsync(context);
+        await Results.Json(new StatusDocument(config.Current.Version, nowMs, silos, topics, unreachable, page.Value.DashboardPath)).ExecuteAsync(context);
     }
 
     public static Task Html(HttpContext context)
