@@ -7,9 +7,11 @@
 #
 #   bench/compare.sh [BASE_REV]    # default 792dde2: the code of bench/README's 2026-11-23T024933Z table
 #   RUNS=7 bench/compare.sh HEAD~3
+#   BASE_SETTINGS="Dashboard__Enabled=false" bench/compare.sh HEAD   # one setting, same code
 #
 # The base is checked out in a git worktree under bench/work-compare and built in Release beside this
-# checkout (as it is on disk, uncommitted changes included). Writes bench/results/compare-<date>.md.
+# checkout (as it is on disk, uncommitted changes included). BASE_SETTINGS and HEAD_SETTINGS add
+# VAR=VALUE settings (space-separated) to one side's silo. Writes bench/results/compare-<date>.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ANCHOR_DIR=${ANCHOR_DIR:-$ROOT/../shared/anchors/openresty}
@@ -48,10 +50,12 @@ dotnet build "$ROOT/Silo/Silo.csproj" -c Release -v q -nologo >/dev/null
 dotnet build "$WORK/base/Silo/Silo.csproj" -c Release -v q -nologo >/dev/null
 
 SILO_DIR=$ROOT/Silo/bin/Release/net10.0
-start_silo head 18091 21121 31010 Ingest__MaxConcurrentRequests=256
+# shellcheck disable=SC2086
+start_silo head 18091 21121 31010 Ingest__MaxConcurrentRequests=256 ${HEAD_SETTINGS:-}
 HEAD_PID=$LAST_PID
 SILO_DIR=$WORK/base/Silo/bin/Release/net10.0
-start_silo base 18092 21122 31011 Ingest__MaxConcurrentRequests=256
+# shellcheck disable=SC2086
+start_silo base 18092 21122 31011 Ingest__MaxConcurrentRequests=256 ${BASE_SETTINGS:-}
 BASE_PID=$LAST_PID
 url() { echo "http://127.0.0.1:$([ "$1" = head ] && echo 18091 || echo 18092)/v1/topics/$2"; }
 pid_of() { [ "$1" = head ] && echo "$HEAD_PID" || echo "$BASE_PID"; }
@@ -77,7 +81,7 @@ row() { echo "| $1 | $2 | $3 | $(ratio "$3" "$2") |"; }
 {
   echo "# Revision comparison $STAMP"
   echo
-  echo "Command: \`RUNS=$RUNS DUR=$DUR bench/compare.sh $BASE\`: this checkout ($head_commit) against $base_commit, both Release, store-only, Flush, \`Ingest:MaxConcurrentRequests=256\`; wrk -t$THREADS -c$CONNS, ${DUR} s + 1 s drain, $RUNS interleaved rounds, medians."
+  echo "Command: \`RUNS=$RUNS DUR=$DUR BASE_SETTINGS=\"${BASE_SETTINGS:-}\" HEAD_SETTINGS=\"${HEAD_SETTINGS:-}\" bench/compare.sh $BASE\`: this checkout ($head_commit) against $base_commit, both Release, store-only, Flush, \`Ingest:MaxConcurrentRequests=256\`; wrk -t$THREADS -c$CONNS, ${DUR} s + 1 s drain, $RUNS interleaved rounds, medians."
   echo "Host: $(nproc) cores, shared; CPU pressure at the end (PSI some avg10): $(psi_cpu)."
   echo
   echo "| figure | base $base_commit | this checkout | ratio |"
