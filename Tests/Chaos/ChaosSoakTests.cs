@@ -25,14 +25,23 @@ public sealed class ChaosSoakTests : IAsyncLifetime
 
     private ClusterBed _cluster = null!;
 
-    public async ValueTask InitializeAsync() => _cluster = await ClusterBed.StartAsync("chaos", kafkaBrokers: 3, Topics, partitions: 4);
+    /// <summary>
+    /// Partitions per topic: the mock broker keeps about 5 MiB per partition and silently evicts older
+    /// data, which the final read would report as lost. A round sends ~180k records over the 8 topics,
+    /// so 4 partitions per topic hold about 5 rounds.
+    /// </summary>
+    private static int Partitions => 4 * (int)Math.Ceiling(Rounds / 5.0);
+
+    private static int Rounds => int.TryParse(Environment.GetEnvironmentVariable("INGEST_SOAK_ROUNDS"), out var rounds) && rounds > 0 ? rounds : 1;
+
+    public async ValueTask InitializeAsync() => _cluster = await ClusterBed.StartAsync("chaos", kafkaBrokers: 3, Topics, Partitions);
 
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task under_kills_kafka_outages_produce_errors_and_constant_rotation_every_202_reaches_kafka_and_nothing_is_left_unshipped()
     {
-        var rounds = int.TryParse(Environment.GetEnvironmentVariable("INGEST_SOAK_ROUNDS"), out var r) ? r : 1;
+        var rounds = Rounds;
         var silos = new HostProcess?[] { HostProcess.Start("Silo", Silo(_cluster.DataA)), HostProcess.Start("Silo", Silo(_cluster.DataB)) };
         await using var api = HostProcess.Start("Api", _cluster.FrontendEnvironment());
         var log = new List<string>();
