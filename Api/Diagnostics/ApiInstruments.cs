@@ -36,19 +36,19 @@ internal sealed class ApiInstruments
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
     }
 
-    /// <summary>Records of a request whose topic was already validated.</summary>
-    public void Received(string topic, int records, long bytes)
+    /// <summary>The <c>topic</c> tag of a request whose topic was already validated.</summary>
+    public KeyValuePair<string, object?> TagFor(string topic) => _labels.TagFor(topic);
+
+    public void Received(KeyValuePair<string, object?> topicTag, int records, long bytes)
     {
-        var tag = _labels.TagFor(topic);
-        _recordsReceived.Add(records, tag);
-        _bytesReceived.Add(bytes, tag);
+        _recordsReceived.Add(records, topicTag);
+        _bytesReceived.Add(bytes, topicTag);
     }
 
-    public void Accepted(string topic, int records, long startedTimestamp)
+    public void Accepted(KeyValuePair<string, object?> topicTag, int records, long startedTimestamp)
     {
-        var tag = _labels.TagFor(topic);
-        _recordsAccepted.Add(records, tag);
-        _ackDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, tag);
+        _recordsAccepted.Add(records, topicTag);
+        _ackDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, topicTag);
     }
 
     /// <summary>Counts a finished request that was refused (status 400 and up), by the reason it carries or its status.</summary>

@@ -52,7 +52,7 @@ internal sealed class IngestHandler(
     {
         if (!gate.TryEnter())
         {
-            await WriteResult(context, "-", new AppendResult(AppendStatus.Overloaded,
+            await WriteResult(context, "-", default, new AppendResult(AppendStatus.Overloaded,
                 $"this node already works on Ingest:MaxConcurrentRequests={_options.MaxConcurrentRequests} requests"), 0, 0);
             metrics.Completed(context);
             return;
@@ -78,6 +78,8 @@ internal sealed class IngestHandler(
             await WriteRejection(context);
             return;
         }
+
+        var topicTag = metrics.TagFor(topic); // looked up once: the request is counted when received and when accepted
 
         var valueLimit = route.MaxRecordBytes - (hasKey ? key.Length : 0);
         var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -107,7 +109,7 @@ internal sealed class IngestHandler(
                     return;
                 }
 
-                metrics.Received(topic, 1, inflated.Length);
+                metrics.Received(topicTag, 1, inflated.Length);
 
                 pending = appender.AppendRecord(ShardKey(topic, route, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
             }
@@ -153,7 +155,7 @@ internal sealed class IngestHandler(
                     return;
                 }
 
-                metrics.Received(topic, 1, read.Buffer.Length);
+                metrics.Received(topicTag, 1, read.Buffer.Length);
 
                 pending = appender.AppendRecord(ShardKey(topic, route, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer);
                 reader.AdvanceTo(read.Buffer.End);
@@ -165,7 +167,7 @@ internal sealed class IngestHandler(
             return;
         }
 
-        await WriteResult(context, topic, await pending, 1, started);
+        await WriteResult(context, topic, topicTag, await pending, 1, started);
     }
 
     private async Task AppendBatchCore(HttpContext context)
@@ -177,6 +179,8 @@ internal sealed class IngestHandler(
             await WriteRejection(context);
             return;
         }
+
+        var topicTag = metrics.TagFor(topic); // looked up once: the request is counted when received and when accepted
 
         var ndjson = RequestBodyReader.HasMediaType(request, NdjsonType) || RequestBodyReader.HasMediaType(request, "application/jsonl");
         if (!ndjson && !RequestBodyReader.HasMediaType(request, JsonType))
@@ -226,10 +230,10 @@ internal sealed class IngestHandler(
             return;
         }
 
-        metrics.Received(topic, parsed.Records, body.Length);
+        metrics.Received(topicTag, parsed.Records, body.Length);
 
         var result = await appender.AppendFrames(ShardKey(topic, route, key.Span, hasKey), frames.WrittenSpan, parsed.Records);
-        await WriteResult(context, topic, result, parsed.Records, started);
+        await WriteResult(context, topic, topicTag, result, parsed.Records, started);
     }
 
     public static Task Healthz(HttpContext context)
@@ -396,11 +400,11 @@ internal sealed class IngestHandler(
         return WriteProblem(context, status, title, read.Detail ?? title);
     }
 
-    private Task WriteResult(HttpContext context, string topic, AppendResult result, int records, long started)
+    private Task WriteResult(HttpContext context, string topic, KeyValuePair<string, object?> topicTag, AppendResult result, int records, long started)
     {
         if (result.Status == AppendStatus.Appended)
         {
-            metrics.Accepted(topic, records, started);
+            metrics.Accepted(topicTag, records, started);
             return WriteAccepted(context, records);
         }
 

@@ -7,8 +7,7 @@ internal sealed class AppendCounts
 {
     private readonly ConcurrentDictionary<string, AppendCount> _counts = new(StringComparer.Ordinal);
 
-    public AppendCount For(string topicKey) =>
-        _counts.TryGetValue(topicKey, out var count) ? count : _counts.GetOrAdd(topicKey, _ => new AppendCount());
+    public AppendCount For(string topicKey) => _counts.GetOrAdd(topicKey, static _ => new AppendCount());
 }
 
 internal sealed class AppendCount

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 
-
 namespace Ingest.Diagnostics;
 
 /// <summary>Storage-side instruments (meter <c>Ingest</c>). Tag names are constants so queries stay stable.</summary>
@@ -35,8 +34,8 @@ internal sealed class IngestInstruments
         BytesShipped = meter.CreateCounter<long>("ingest.bytes.shipped", "By", "Framed bytes of the records acknowledged by Kafka.");
         DeliveryLatency = meter.CreateHistogram("ingest.kafka.delivery.duration", "s", "From a record's ingest time (its 202) to Kafka's acknowledgement.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
-        meter.CreateObservableGauge("ingest.backlog.records", () => PerTopic(s => s.BacklogRecords, sum: true), "{record}", "Records on this silo's disk not yet acknowledged by Kafka.");
-        meter.CreateObservableGauge("ingest.backlog.bytes", () => PerTopic(s => s.UnshippedBytes, sum: true), "By", "Bytes on this silo's disk not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge("ingest.backlog.records", () => SumPerTopic(s => s.BacklogRecords), "{record}", "Records on this silo's disk not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge("ingest.backlog.bytes", () => SumPerTopic(s => s.UnshippedBytes), "By", "Bytes on this silo's disk not yet acknowledged by Kafka.");
         meter.CreateObservableGauge("ingest.backlog.oldest_age", () => OldestAge(), "s", "Age of the oldest record on this silo not yet acknowledged by Kafka (0 when none).");
         meter.CreateObservableGauge("ingest.disk.used", () => _budget.UsedBytes, "By", "Bytes in the data directory (segments and archive).");
         meter.CreateObservableGauge("ingest.disk.free", () => _budget.FreeBytes == long.MaxValue ? 0 : _budget.FreeBytes, "By", "Free bytes on the data directory's file system (sampled).");
@@ -52,10 +51,10 @@ internal sealed class IngestInstruments
     /// <summary>Where the backlog gauges read from (the forwarding engine's shippers).</summary>
     public void ObserveTopics(Func<IEnumerable<Topics.TopicForwardingStatus>> topics) => _topics = topics;
 
-    private IEnumerable<Measurement<long>> PerTopic(Func<Topics.TopicForwardingStatus, long> value, bool sum) =>
+    private IEnumerable<Measurement<long>> SumPerTopic(Func<Topics.TopicForwardingStatus, long> value) =>
         _topics()
             .GroupBy(status => _labels.LabelFor(status.Topic))
-            .Select(group => new Measurement<long>(sum ? group.Sum(value) : group.Max(value), new KeyValuePair<string, object?>(TopicTag, group.Key)));
+            .Select(group => new Measurement<long>(group.Sum(value), new KeyValuePair<string, object?>(TopicTag, group.Key)));
 
     private IEnumerable<Measurement<double>> OldestAge()
     {

@@ -226,10 +226,7 @@ internal sealed class ForwardingEngine(
     }
 
     public IReadOnlyList<TopicForwardingStatus> Status() =>
-        _shippers.Values
-            .Select(s => s.Status() with { AppendedRecords = Volatile.Read(ref appendCounts.For(s.Topic).Value) })
-            .OrderBy(s => s.Topic, StringComparer.Ordinal)
-            .ToList();
+        _shippers.Values.Select(s => s.Status()).OrderBy(s => s.Topic, StringComparer.Ordinal).ToList();
 
     /// <summary>This silo for the status page.</summary>
     public NodeStatus NodeStatus(string silo)

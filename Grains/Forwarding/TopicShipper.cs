@@ -163,6 +163,7 @@ internal sealed class TopicShipper : IAsyncDisposable
         {
             BacklogRecords = BacklogRecords(unshipped),
             OldestUnshippedMs = oldestMs,
+            AppendedRecords = _appended is null ? 0 : Volatile.Read(ref _appended.Value),
         };
     }
 

@@ -143,7 +143,6 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
         return sealedPath;
     }
 
-    /// <inheritdoc />
     /// <summary>
     /// The data directory is the owner's alone (0700): records, keys' hashes and checkpoints are not
     /// readable by other local users, whatever the umask or the files' own modes.
@@ -164,6 +163,7 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
         }
     }
 
+    /// <inheritdoc />
     public bool IsWritable(out string reason)
     {
         if (!IsOpen)

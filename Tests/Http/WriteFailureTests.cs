@@ -39,20 +39,28 @@ public sealed class FaultySilo : InProcessSilo
 public sealed class WriteFailureTests(FaultySilo silo) : IClassFixture<FaultySilo>
 {
     [Fact]
-    public async Task a_failing_write_answers_503_acknowledges_nothing_seals_the_segment_and_the_next_append_opens_a_new_one()
+    public Task a_failing_write_answers_503_acknowledges_nothing_seals_the_segment_and_the_next_append_opens_a_new_one() =>
+        FailedAppend.AssertRefusedThenSealed(silo, "eio", failing => silo.Faults.FailWrites = failing, "Input/output error");
+}
+
+/// <summary>The shared course of a failed write or fsync: "before" 202, "during" 503 under the fault, "after" 202 in a new segment.</summary>
+internal static class FailedAppend
+{
+    public static async Task AssertRefusedThenSealed(InProcessSilo silo, string topic, Action<bool> fault, string detail)
     {
-        var before = await silo.Http.PostAsync("/v1/topics/eio", new StringContent("before"));
-        silo.Faults.FailWrites = true;
-        var during = await silo.Http.PostAsync("/v1/topics/eio", new StringContent("during"));
-        silo.Faults.FailWrites = false;
-        var after = await silo.Http.PostAsync("/v1/topics/eio", new StringContent("after"));
+        var before = await silo.Http.PostAsync($"/v1/topics/{topic}", new StringContent("before"));
+        fault(true);
+        var during = await silo.Http.PostAsync($"/v1/topics/{topic}", new StringContent("during"));
+        fault(false);
+        var after = await silo.Http.PostAsync($"/v1/topics/{topic}", new StringContent("after"));
 
         Assert.Equal(HttpStatusCode.Accepted, before.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
         Assert.NotNull(during.Headers.RetryAfter);
-        Assert.Contains("Input/output error", await during.Content.ReadAsStringAsync());
+        Assert.Contains(detail, await during.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Accepted, after.StatusCode);
-        var stored = silo.Records("eio");
+        // The record that failed was never acknowledged: it is not in the segments (a failed fsync cuts it back out), so it is not shipped either.
+        var stored = silo.Records(topic);
         Assert.Equal(["before", "after"], stored.Select(r => r.ValueText));
         Assert.Equal(["000000000001.seg", "000000000002.active"], stored.Select(r => r.Segment));
     }
@@ -71,22 +79,6 @@ public sealed class FaultyFsyncSilo : InProcessSilo
 public sealed class FsyncFailureTests(FaultyFsyncSilo silo) : IClassFixture<FaultyFsyncSilo>
 {
     [Fact]
-    public async Task a_failing_fsync_answers_503_leaves_the_unsynced_record_out_of_the_segment_and_the_next_append_opens_a_new_one()
-    {
-        var before = await silo.Http.PostAsync("/v1/topics/fsync-eio", new StringContent("before"));
-        silo.Faults.FailFsyncs = true;
-        var during = await silo.Http.PostAsync("/v1/topics/fsync-eio", new StringContent("during"));
-        silo.Faults.FailFsyncs = false;
-        var after = await silo.Http.PostAsync("/v1/topics/fsync-eio", new StringContent("after"));
-
-        Assert.Equal(HttpStatusCode.Accepted, before.StatusCode);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
-        Assert.NotNull(during.Headers.RetryAfter);
-        Assert.Contains("fsync", await during.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.Accepted, after.StatusCode);
-        // The record whose fsync failed was written but never acknowledged: it is cut out, so it is not shipped either.
-        var stored = silo.Records("fsync-eio");
-        Assert.Equal(["before", "after"], stored.Select(r => r.ValueText));
-        Assert.Equal(["000000000001.seg", "000000000002.active"], stored.Select(r => r.Segment));
-    }
+    public Task a_failing_fsync_answers_503_leaves_the_unsynced_record_out_of_the_segment_and_the_next_append_opens_a_new_one() =>
+        FailedAppend.AssertRefusedThenSealed(silo, "fsync-eio", failing => silo.Faults.FailFsyncs = failing, "fsync");
 }
