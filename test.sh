@@ -14,6 +14,8 @@ for package in "${PACKAGES[@]}"; do
 done
 # kubectl (client-side checks of deploy/k8s): any kubectl will do; Debian packages it as kubernetes-client.
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
+# systemd-analyze verify checks deploy/systemd (no systemd needs to run).
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

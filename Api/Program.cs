@@ -8,7 +8,7 @@ namespace Ingest.Api;
 /// <summary>A stateless HTTP frontend: the ingest API in front of the cluster, through an Orleans client.</summary>
 public static class Program
 {
-    public static void Main(string[] args) => Build(args).Run();
+    public static Task<int> Main(string[] args) => HostRunner.RunAsync(() => Build(args), Console.Error);
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -23,6 +23,7 @@ public static class Program
         builder.Services.TryAddSingleton<IReadinessProbe, ClusterClientReadinessProbe>();
 
         var app = builder.Build();
+        app.ValidateSettings();
         app.MapIngestApi();
         return app;
     }

@@ -1,4 +1,7 @@
+using Ingest.Api.Hosting;
+using Ingest.Kafka.DevBroker;
 using Ingest.Silo.Commands;
+using Ingest.Storage;
 using Ingest.Silo.Hosting;
 
 namespace Ingest.Silo;
@@ -20,8 +23,18 @@ public static class Program
                 return await DevKafkaCommand.RunAsync(args[1..], Console.Out, Console.Error);
             default:
                 // The process, not an embedding host (tests), bounds its own graceful stop.
-                await SiloApp.Build(args, builder => builder.Services.AddHostedService<ShutdownDeadline>()).RunAsync();
-                return 0;
+                return await HostRunner.RunAsync(
+                    () => SiloApp.Build(args, builder => builder.Services.AddHostedService<ShutdownDeadline>()),
+                    Console.Error,
+                    Describe);
         }
     }
+
+    /// <summary>What this silo owns and another process may hold: the data directory, the development broker's port.</summary>
+    private static StartupError? Describe(Exception e) => e switch
+    {
+        DataDirectoryLockedException locked => new(locked.Message, ExitCodes.ResourceInUse),
+        DevBrokerPortInUseException port => new(port.Message, ExitCodes.ResourceInUse),
+        _ => null,
+    };
 }

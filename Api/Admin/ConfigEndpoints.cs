@@ -31,9 +31,10 @@ internal sealed record CreatedKey(string Name, string Key, string Fingerprint, l
 /// configuration is then unchanged.</item>
 /// <item><c>POST /v1/admin/keys</c> creates a producer key and shows it once; <c>DELETE /v1/admin/keys/{name}</c> revokes it.</item>
 /// </list>
-/// Every change is pushed to every node within about a second; each node's <c>/readyz</c> shows the version it runs.
+/// Every change is in force on the node that made it when it answers, and pushed to every other node
+/// within about a second; each node's <c>/readyz</c> shows the version it runs.
 /// </summary>
-internal sealed partial class ConfigEndpoints(IGrainFactory grains, TimeProvider time, ILogger<ConfigEndpoints> logger)
+internal sealed partial class ConfigEndpoints(IGrainFactory grains, LiveConfig live, TimeProvider time, ILogger<ConfigEndpoints> logger)
 {
     private const int MaxBodyBytes = 1024 * 1024;
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
@@ -114,6 +115,9 @@ internal sealed partial class ConfigEndpoints(IGrainFactory grains, TimeProvider
         switch (change.Status)
         {
             case ConfigChangeStatus.Applied:
+                // Read your own writes: this node runs the new version before it answers (the push to the
+                // other nodes may still be on its way).
+                live.Offer(change.Config);
                 ConfigChanged(logger, context.Request.Method, context.Request.Path, change.Config.Version);
                 context.Response.Headers["X-Config-Version"] = change.Config.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await applied().ExecuteAsync(context);

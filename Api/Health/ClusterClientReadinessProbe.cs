@@ -6,7 +6,7 @@ namespace Ingest.Api.Health;
 /// Readiness of a stand-alone frontend: the cluster answers through its gateway and has at least one
 /// active silo. Checked at most once a second, so probes cost the cluster nothing.
 /// </summary>
-internal sealed class ClusterClientReadinessProbe(IGrainFactory grains, TimeProvider time) : IReadinessProbe
+internal sealed class ClusterClientReadinessProbe(IGrainFactory grains, TimeProvider time, Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) : IReadinessProbe
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
@@ -16,6 +16,12 @@ internal sealed class ClusterClientReadinessProbe(IGrainFactory grains, TimeProv
 
     public async ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
     {
+        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+        {
+            // The Orleans client is still connecting to a gateway (it retries until one answers).
+            return ReadinessReport.No("connecting to the cluster: no gateway has answered yet");
+        }
+
         if (_checkedAt != long.MinValue && time.GetElapsedTime(_checkedAt) < CacheFor)
         {
             return _last;

@@ -42,7 +42,7 @@ public static class ConfigSeed
         {
             null or "" or "open" => TopicMode.Open,
             "allowList" => TopicMode.AllowList,
-            var other => throw new InvalidOperationException($"Ingest:TopicMode must be 'open' or 'allowList' (was '{other}')."),
+            var other => throw new InvalidSettingException($"Ingest:TopicMode must be 'open' or 'allowList' (was '{other}')."),
         };
 
         return new ClusterConfig
@@ -68,7 +68,7 @@ public static class ConfigSeed
         var hash = section["KeyHash"];
         if (string.IsNullOrEmpty(key) == string.IsNullOrEmpty(hash))
         {
-            throw new InvalidOperationException($"Auth:Keys:{section.Key} needs exactly one of Key (the key) and KeyHash (its SHA-256 in hex).");
+            throw new InvalidSettingException($"Auth:Keys:{section.Key} needs exactly one of Key (the key) and KeyHash (its SHA-256 in hex).");
         }
 
         var topics = section.GetSection("Topics").GetChildren().Select(topic => topic.Value!).ToList();
@@ -99,3 +99,6 @@ public static class ConfigSeed
         return Convert.ToHexStringLower(hash);
     }
 }
+
+/// <summary>A setting whose value cannot be used; the message names the setting, its value and what is allowed.</summary>
+public sealed class InvalidSettingException(string message) : Exception(message);

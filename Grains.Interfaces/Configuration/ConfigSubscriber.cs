@@ -9,7 +9,7 @@ namespace Ingest.Configuration;
 /// net (a lost push, a configuration grain that moved to another silo after a failure). Until the
 /// first answer it retries every second. A failed check keeps the last configuration in force.
 /// </summary>
-public sealed partial class ConfigSubscriber(IGrainFactory grains, LiveConfig live, TimeProvider time, ILogger<ConfigSubscriber> logger)
+public sealed partial class ConfigSubscriber(IGrainFactory grains, LiveConfig live, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<ConfigSubscriber> logger)
     : IHostedService, IConfigObserver, IAsyncDisposable
 {
     public static readonly TimeSpan RecheckPeriod = TimeSpan.FromSeconds(5);
@@ -58,6 +58,22 @@ public sealed partial class ConfigSubscriber(IGrainFactory grains, LiveConfig li
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
+        // Not before the host has started: a frontend's Orleans client is connected (and knows the grain
+        // types) only then; asking earlier fails with "no implementation for IConfigGrain".
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (cancellationToken.Register(() => started.TrySetCanceled()))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         while (!cancellationToken.IsCancellationRequested)
         {
             await CheckAsync(cancellationToken);

@@ -254,7 +254,10 @@ internal sealed class TopicShipper : IAsyncDisposable
             try
             {
                 Initialize();
-                await ShipAsync();
+                if (await ShipAsync())
+                {
+                    break; // a replay that finished: its directory holds nothing more to ship
+                }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -302,7 +305,8 @@ internal sealed class TopicShipper : IAsyncDisposable
         CountBacklogAtStart();
     }
 
-    private async Task ShipAsync()
+    /// <summary>Ships until stopped; returns true when a replay shipper finished its job (it must then not start again).</summary>
+    private async Task<bool> ShipAsync()
     {
         var generation = _producer.Generation;
         var backoff = FirstBackoff;
@@ -355,12 +359,14 @@ internal sealed class TopicShipper : IAsyncDisposable
                 {
                     Persist(force: true);
                     _finished();
-                    return;
+                    return true;
                 }
 
                 await WaitAsync(IdlePoll);
             }
         }
+
+        return false;
     }
 
     /// <summary>Takes finished slots off the head of the ring. Returns true if any record was acknowledged.</summary>
@@ -645,7 +651,7 @@ internal sealed class TopicShipper : IAsyncDisposable
     {
         if (_retire(path))
         {
-            KafkaLog.SegmentShipped(_logger, _topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension), Volatile.Read(ref _shippedRecords));
+            KafkaLog.SegmentShipped(_logger, _topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension));
         }
     }
 

@@ -25,6 +25,8 @@ public static class IngestSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddKeyedSingleton<TimeProvider>(IngestClock.ServiceKey, (sp, _) => sp.GetRequiredService<TimeProvider>());
+        // Membership's clock counts from this silo's start; see MembershipClock for the Orleans start-up race it closes.
+        services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Membership, (sp, _) => new MembershipClock(sp.GetRequiredService<TimeProvider>()));
         services.AddMetrics();
         services.TryAddSingleton<IngestInstruments>();
         services.TryAddSingleton<AppendCounts>();
@@ -52,6 +54,23 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<IAppendListener>(sp => sp.GetRequiredService<ForwardingEngine>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForwarderLifecycle>();
         return builder;
+    }
+}
+
+public static class IngestSiloStartChecks
+{
+    /// <summary>
+    /// What a silo must own, taken before the host starts, so that a second process fails with one clear
+    /// error instead of halfway through Orleans' start: the data directory's lock (the store opens and
+    /// recovers now), and, when this node would run the development broker, its fixed ports.
+    /// </summary>
+    public static void TakeWhatTheSiloOwns(this IServiceProvider services)
+    {
+        services.GetRequiredService<SegmentStore>().Open();
+        if (services.GetRequiredService<IOptions<KafkaOptions>>().Value.Enabled)
+        {
+            services.GetRequiredService<KafkaEndpoint>().EnsureDevBrokerCanStart();
+        }
     }
 }
 

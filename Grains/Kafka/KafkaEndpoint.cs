@@ -35,6 +35,33 @@ internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions>
         return servers;
     }
 
+    /// <summary>
+    /// Before the silo starts: if this node would start the development broker (its configuration names no
+    /// brokers), its fixed ports must be free, or the silo is refused with <see cref="DevBrokerPortInUseException"/>
+    /// before anything else starts (the broker itself starts only when forwarding does).
+    /// </summary>
+    public void EnsureDevBrokerCanStart()
+    {
+        if (config.Current.Kafka.BootstrapServers is not null || Volatile.Read(ref _devBroker) is not null)
+        {
+            return;
+        }
+
+        if (!dev.Value.Enabled)
+        {
+            throw new InvalidSettingException(NoBrokers);
+        }
+
+        if (dev.Value.Port > 0)
+        {
+            MockKafkaCluster.EnsurePortsFree(dev.Value.Port, dev.Value.Brokers);
+        }
+    }
+
+    private const string NoBrokers =
+        "Kafka:BootstrapServers is not set, and DevKafka:Enabled=false forbids the in-memory development broker: " +
+        "set Kafka:BootstrapServers (environment Kafka__BootstrapServers) to your Kafka brokers.";
+
     public bool IsDevBroker => _devBroker is not null && config.Current.Kafka.BootstrapServers is null;
 
     /// <summary>Resolves the current destination once, so the development broker (if it is the one) is up before shipping starts.</summary>
@@ -54,6 +81,11 @@ internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions>
         if (Volatile.Read(ref _devBroker) is { } running)
         {
             return running;
+        }
+
+        if (!dev.Value.Enabled)
+        {
+            throw new InvalidOperationException(NoBrokers);
         }
 
         lock (_gate)

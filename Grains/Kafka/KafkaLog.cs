@@ -8,7 +8,7 @@ internal static partial class KafkaLog
     [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Shipping to Kafka at {BootstrapServers}")]
     public static partial void UsingBrokers(ILogger logger, string bootstrapServers);
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message =
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message =
         "\n*** DEVELOPMENT KAFKA BROKER: no Kafka brokers configured (kafka.bootstrapServers), so records ship to an IN-MEMORY broker at {BootstrapServers}. ***\n" +
         "*** It keeps ~5 MiB per partition and loses everything when this process stops. Configure Kafka:BootstrapServers for real use. ***\n" +
         "*** Consume with any Kafka client, e.g.: kcat -b {BootstrapServers} -C -t <topic> ***")]
@@ -29,8 +29,9 @@ internal static partial class KafkaLog
     [LoggerMessage(EventId = 1326, Level = LogLevel.Information, Message = "Topic {Topic}: the Kafka producer was replaced; sending again from the checkpoint {Segment}:{Offset} with the new one")]
     public static partial void ProducerSwitched(ILogger logger, string topic, long segment, long offset);
 
-    [LoggerMessage(EventId = 1321, Level = LogLevel.Information, Message = "Topic {Topic}: segment {Segment} fully acknowledged by Kafka ({Records} records) and deleted")]
-    public static partial void SegmentShipped(ILogger logger, string topic, string segment, long records);
+    // Debug: the archive logs where the segment went (or that it was deleted) at Information.
+    [LoggerMessage(EventId = 1321, Level = LogLevel.Debug, Message = "Topic {Topic}: every record of segment {Segment} is acknowledged by Kafka; the segment is retired")]
+    public static partial void SegmentShipped(ILogger logger, string topic, string segment);
 
     [LoggerMessage(EventId = 1322, Level = LogLevel.Information, Message = "Topic {Topic}: resuming from checkpoint {Segment}:{Offset}")]
     public static partial void Resuming(ILogger logger, string topic, long segment, long offset);

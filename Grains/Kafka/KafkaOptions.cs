@@ -52,6 +52,13 @@ public sealed class DevKafkaOptions
 {
     public const string SectionName = "DevKafka";
 
+    /// <summary>
+    /// Whether this node may start the development broker when no Kafka brokers are configured. The
+    /// deployment files set <c>false</c>: a production node without <c>Kafka:BootstrapServers</c> then
+    /// refuses to start instead of shipping to memory. Default true (the single-machine default).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Fixed port of broker 1 (broker i listens on Port + i - 1). 0 = random ports. Default 19092.</summary>
     public int Port { get; set; } = 19092;
 

@@ -15,6 +15,7 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
     private const string LockFileName = ".lock";
     private const string OwnerFileName = ".lock.owner";
     private const string ProbeFileName = ".probe";
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     private readonly IngestOptions _options;
     private readonly DiskBudget _budget;
@@ -46,6 +47,16 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
     /// </summary>
     public void Open()
     {
+        if (IsOpen)
+        {
+            return; // taken before the host started (IngestSiloStartChecks)
+        }
+
+        if (!Directory.Exists(Root) && !OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(Root, OwnerOnly); // created private: no looser moment to warn about
+        }
+
         Directory.CreateDirectory(SegmentsRoot);
         RestrictToOwner(Root);
         var lockPath = Path.Combine(Root, LockFileName);
@@ -75,7 +86,10 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             foreach (var file in Directory.EnumerateFiles(topicDirectory))
             {
                 bytes += new FileInfo(file).Length;
-                segments++;
+                if (SegmentFile.SequenceOf(file) >= 0)
+                {
+                    segments++; // checkpoints and quarantined bytes take space but are no segments
+                }
             }
         }
 
@@ -154,7 +168,6 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             return;
         }
 
-        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         var mode = File.GetUnixFileMode(directory);
         if (mode != OwnerOnly)
         {

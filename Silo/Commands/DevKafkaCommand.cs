@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Ingest.Api.Hosting;
 using Ingest.Kafka.DevBroker;
 
 namespace Ingest.Silo.Commands;
@@ -7,7 +8,9 @@ namespace Ingest.Silo.Commands;
 /// <summary>
 /// <c>dev-kafka [--port 19092] [--brokers 1] [--topic name[:partitions]]...</c>: the in-memory development
 /// Kafka broker on its own, at a fixed address, until SIGTERM or Ctrl+C — so several silos and tests can
-/// share one broker that outlives any silo. For development only: ~5 MiB per partition, nothing kept.
+/// share one broker that outlives any silo. Broker <c>i</c> of N listens on <c>port + i - 1</c> (so
+/// <c>--brokers 3</c> takes 19092, 19093 and 19094). A port that is taken is refused (exit code 4), never
+/// shared. For development only: ~5 MiB per partition, nothing kept.
 /// </summary>
 internal static class DevKafkaCommand
 {
@@ -32,11 +35,23 @@ internal static class DevKafkaCommand
                     break;
                 default:
                     error.WriteLine("usage: dev-kafka [--port 19092] [--brokers 1..9] [--topic name[:partitions]]...");
-                    return 2;
+                    error.WriteLine("       broker i of N listens on port + i - 1 (--brokers 3: 19092, 19093, 19094)");
+                    return ExitCodes.Usage;
             }
         }
 
-        await using var cluster = MockKafkaCluster.Start(brokers, port);
+        MockKafkaCluster started;
+        try
+        {
+            started = MockKafkaCluster.Start(brokers, port);
+        }
+        catch (DevBrokerPortInUseException e)
+        {
+            error.WriteLine("dev-kafka: " + e.Message);
+            return ExitCodes.ResourceInUse;
+        }
+
+        await using var cluster = started;
         foreach (var (name, partitions) in topics)
         {
             cluster.CreateTopic(name, partitions);

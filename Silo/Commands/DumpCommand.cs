@@ -9,10 +9,13 @@ using Ingest.Segments;
 namespace Ingest.Silo.Commands;
 
 /// <summary>
-/// <c>dump [--count] &lt;segment-file&gt;</c>: prints each record of a segment as one JSON object per line
-/// (offset, timestamp, key, value; text when valid UTF-8, else base64), then a summary on stderr.
-/// With <c>--count</c> only the summary (every CRC is still checked). Read-only. Exit code 0 for a
-/// clean segment, 3 when it ends in a torn tail or corruption.
+/// <c>dump [--count] &lt;segment file | topic directory | topic&gt;</c>: prints each record as one JSON object
+/// per line (offset, timestamp, key, value; text when valid UTF-8, else base64), then a summary per
+/// segment on stderr. A topic name reads that topic's segments (all shards) in this node's data
+/// directory (<c>Ingest:DataDirectory</c>, resolved as the silo resolves it: <c>dotnet run --project Silo</c>
+/// runs in <c>Silo/</c>). With <c>--count</c> only the summaries, on stdout (every CRC is still checked).
+/// Read-only. Exit code 0 when every segment is clean, 3 when one ends in a torn tail or corruption,
+/// 2 for a usage error or nothing to read.
 /// </summary>
 internal static class DumpCommand
 {
@@ -26,19 +29,92 @@ internal static class DumpCommand
 
         if (args.Length != 1)
         {
-            error.WriteLine("usage: dump [--count] <segment-file>");
-            return 2;
+            error.WriteLine("usage: dump [--count] <segment file | topic directory | topic>");
+            return Ingest.Api.Hosting.ExitCodes.Usage;
         }
 
-        if (!File.Exists(args[0]))
+        var segments = Resolve(args[0], out var problem);
+        if (segments is null)
         {
-            error.WriteLine($"dump: no such file: {args[0]}");
-            return 2;
+            error.WriteLine("dump: " + problem);
+            return Ingest.Api.Hosting.ExitCodes.Usage;
         }
 
+        var clean = true;
+        foreach (var segment in segments)
+        {
+            clean &= Dump(segment, countOnly ? null : output, countOnly ? output : error);
+        }
+
+        output.Flush();
+        return clean ? 0 : 3;
+    }
+
+    /// <summary>The segment files <paramref name="target"/> names, in write order, or null with the reason.</summary>
+    private static List<string>? Resolve(string target, out string problem)
+    {
+        problem = string.Empty;
+        if (File.Exists(target))
+        {
+            return [target];
+        }
+
+        var directories = new List<string>();
+        if (Directory.Exists(target))
+        {
+            directories.Add(target);
+        }
+        else if (Ingest.Topics.TopicName.IsValid(target))
+        {
+            var root = Path.Combine(DataDirectory(), "segments");
+            if (Directory.Exists(root))
+            {
+                directories.AddRange(Directory.EnumerateDirectories(root)
+                    .Where(d => Ingest.Topics.TopicShards.TryParse(Path.GetFileName(d), out var topic, out _) && topic == target)
+                    .Order(StringComparer.Ordinal));
+            }
+
+            if (directories.Count == 0)
+            {
+                problem = $"no file or directory {Path.GetFullPath(target)}, and no topic '{target}' in the data directory {root}";
+                return null;
+            }
+        }
+        else
+        {
+            problem = $"no such file or directory: {Path.GetFullPath(target)}";
+            return null;
+        }
+
+        var files = directories
+            .SelectMany(d => Directory.EnumerateFiles(d).Where(f => SegmentFile.SequenceOf(f) >= 0).OrderBy(SegmentFile.SequenceOf))
+            .ToList();
+        if (files.Count == 0)
+        {
+            problem = $"no segment in {string.Join(", ", directories.Select(Path.GetFullPath))} (shipped segments move to the archive)";
+            return null;
+        }
+
+        return files;
+    }
+
+    /// <summary>The data directory as the silo resolves it: <c>Ingest:DataDirectory</c> from appsettings.json and the environment.</summary>
+    private static string DataDirectory()
+    {
+        var settings = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .SetBasePath(Directory.GetCurrentDirectory())
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        return new Ingest.Options.IngestOptions { DataDirectory = settings["Ingest:DataDirectory"] ?? "data" }.ResolveDataDirectory();
+    }
+
+    /// <summary>Writes one segment's records (unless <paramref name="records"/> is null) and its summary; true if it is clean.</summary>
+    private static bool Dump(string path, TextWriter? records, TextWriter summary)
+    {
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var result = SegmentReader.Scan(args[0], countOnly ? null : (in RecordView record, long offset) =>
+        var result = SegmentReader.Scan(path, records is null ? null : (in RecordView record, long offset) =>
         {
             writer.WriteStartObject();
             writer.WriteNumber("offset", offset);
@@ -47,15 +123,14 @@ internal static class DumpCommand
             WriteBytes(writer, "value", record.Value, present: true);
             writer.WriteEndObject();
             writer.Flush();
-            output.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
+            records.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
             buffer.ResetWrittenCount();
             writer.Reset();
         });
         writer.Dispose();
-        output.Flush();
-
-        error.WriteLine($"{args[0]}: {result.Records} record(s), {result.ValidLength} of {result.FileLength} bytes valid, {Describe(result)}");
-        return result.End == ScanEnd.Clean ? 0 : 3;
+        records?.Flush();
+        summary.WriteLine($"{path}: {result.Records} record(s), {result.ValidLength} of {result.FileLength} bytes valid, {Describe(result)}");
+        return result.End == ScanEnd.Clean;
     }
 
     private static void WriteBytes(Utf8JsonWriter writer, string name, ReadOnlySpan<byte> bytes, bool present)

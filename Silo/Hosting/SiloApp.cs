@@ -50,6 +50,8 @@ public static class SiloApp
         }
 
         var app = builder.Build();
+        app.ValidateSettings();
+        app.Services.TakeWhatTheSiloOwns();
         if (dashboard)
         {
             // The Orleans dashboard, behind the admin key like /v1/admin/* (loopback only without Admin:Key).

@@ -63,6 +63,13 @@ public sealed class DeployManifestTests
         Assert.Equal("ingest", api["spec"]["template"]["metadata"]["labels"]["orleans/clusterId"].ToString());
 
         Assert.Equal("ingest-redis:6379", Find("ConfigMap", "ingest-config")["data"]["Cluster__Redis"].ToString());
+        // Redis holds the cluster configuration and producer keys too: its append-only file lives on a volume.
+        var redis = Find("StatefulSet", "ingest-redis");
+        var redisClaim = ((YamlSequenceNode)redis["spec"]["volumeClaimTemplates"]).Children.Single()["metadata"]["name"].ToString();
+        var redisContainer = ((YamlSequenceNode)redis["spec"]["template"]["spec"]["containers"]).Children.Single();
+        Assert.Contains("--appendonly", ((YamlSequenceNode)redisContainer["args"]).Children.Select(a => a.ToString()));
+        var mount = ((YamlSequenceNode)redisContainer["volumeMounts"]).Children.Single();
+        Assert.Equal((redisClaim, "/data"), (mount["name"].ToString(), mount["mountPath"].ToString()));
         Find("Service", "ingest-api");
         Find("Service", "ingest-silo");
         Find("PodDisruptionBudget", "ingest-silo");

@@ -66,7 +66,6 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
 
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment["DOTNET_gcServer"] = "0";
         start.Environment["Logging__LogLevel__Polly"] = "Error";
         foreach (var (key, value) in environment)
         {
@@ -105,6 +104,23 @@ public sealed partial class HostProcess : IAsyncDisposable
             },
             timeout ?? TimeSpan.FromSeconds(90),
             $"process {_process.Id} to answer 200 on /readyz");
+
+    /// <summary>Waits for the process to end on its own (a refused start, say) and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"process {_process.Id} did not exit within {timeout.TotalSeconds:0} s:\n{Output}");
+        }
+
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
+    }
 
     /// <summary>SIGKILL: no shutdown code runs, as in a crash or an OOM kill.</summary>
     public async Task KillAsync()

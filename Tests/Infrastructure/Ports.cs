@@ -25,6 +25,11 @@ public static class Ports
         for (var attempt = 0; attempt < 1000; attempt++)
         {
             var port = Lowest + ((Interlocked.Increment(ref _next) - Lowest) % (Highest - Lowest + 1));
+            if (Ingest.Tests.Docs.ReadmeTests.ReadmePorts.Contains(port))
+            {
+                continue; // the README's fixed ports belong to the README test
+            }
+
             try
             {
                 using var listener = new TcpListener(IPAddress.Loopback, port);

@@ -62,7 +62,15 @@ public sealed class MockKafkaCluster : IAsyncDisposable
             LibRdKafka.MockGroupInitialRebalanceDelayMs(cluster, 0);
             if (basePort > 0)
             {
-                mock.ExposeOnFixedPorts(basePort);
+                try
+                {
+                    mock.ExposeOnFixedPorts(basePort);
+                }
+                catch
+                {
+                    mock.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    throw;
+                }
             }
 
             return mock;
@@ -70,6 +78,18 @@ public sealed class MockKafkaCluster : IAsyncDisposable
         finally
         {
             Marshal.FreeHGlobal(errors);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="DevBrokerPortInUseException"/> if one of the fixed ports a cluster of
+    /// <paramref name="brokers"/> at <paramref name="basePort"/> would take is in use now.
+    /// </summary>
+    public static void EnsurePortsFree(int basePort, int brokers)
+    {
+        for (var i = 0; i < brokers; i++)
+        {
+            TcpForwarder.Listen(new IPEndPoint(IPAddress.Loopback, basePort + i)).Stop();
         }
     }
 

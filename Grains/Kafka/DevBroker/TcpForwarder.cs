@@ -18,14 +18,39 @@ internal sealed class TcpForwarder : IAsyncDisposable
     public TcpForwarder(IPEndPoint listen, IPEndPoint target)
     {
         _target = target;
-        _listener = new TcpListener(listen);
-        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Start(backlog: 512);
+        _listener = Listen(listen);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _acceptLoop = AcceptLoopAsync();
     }
 
     public int Port { get; }
+
+    /// <summary>A listener on <paramref name="endpoint"/>, or <see cref="DevBrokerPortInUseException"/> if the port is taken.</summary>
+    public static TcpListener Listen(IPEndPoint endpoint)
+    {
+        var listener = new TcpListener(endpoint);
+        // SO_REUSEADDR alone, so a restart can bind while old connections linger in TIME_WAIT. Not .NET's
+        // ReuseAddress option: on Linux it sets SO_REUSEPORT too, and then a second development broker
+        // binds the same port and the kernel spreads connections over both.
+        if (OperatingSystem.IsLinux())
+        {
+            listener.Server.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+        }
+
+        try
+        {
+            listener.Start(backlog: 512);
+            return listener;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            listener.Stop();
+            throw new DevBrokerPortInUseException(endpoint, e);
+        }
+    }
+
+    private const int SolSocket = 1; // SOL_SOCKET on Linux
+    private const int SoReuseAddr = 2; // SO_REUSEADDR on Linux
 
     private async Task AcceptLoopAsync()
     {
@@ -73,4 +98,13 @@ internal sealed class TcpForwarder : IAsyncDisposable
         await _acceptLoop;
         _stop.Dispose();
     }
+}
+
+/// <summary>The fixed port of the development broker is taken, most likely by another development broker.</summary>
+public sealed class DevBrokerPortInUseException(IPEndPoint endpoint, Exception inner) : IOException(
+    $"Another development Kafka broker (or another program) already listens on {endpoint}. Use it with " +
+    $"Kafka:BootstrapServers={endpoint} (environment: Kafka__BootstrapServers={endpoint}), or stop it, or give this one " +
+    "another port (DevKafka:Port, or dev-kafka --port).", inner)
+{
+    public IPEndPoint Endpoint { get; } = endpoint;
 }
