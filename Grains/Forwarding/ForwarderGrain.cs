@@ -12,7 +12,7 @@ namespace Ingest.Forwarding;
 /// </summary>
 [GrainType("ingest.forwarder")]
 [ForwarderPlacement]
-internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
+internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.DiskBudget budget, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
 {
     /// <summary>How long a stop lets delivery reports in flight arrive before checkpoints are persisted.</summary>
     internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
@@ -44,7 +44,7 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, ILocalSiloDetails 
 
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
 
-    public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString()));
+    public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString(), budget));
 
     public Task<ReplayStatus> StartReplay(ReplayRequest request)
     {

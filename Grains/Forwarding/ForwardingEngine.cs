@@ -1,315 +1,226 @@
-using System.Collections.Concurrent;
 using Ingest.Archive;
-using Ingest.Configuration;
-using Ingest.Diagnostics;
-using Ingest.Hosting;
 using Ingest.Kafka;
-using Ingest.Options;
-using Ingest.Replay;
 using Ingest.Storage;
 using Ingest.Topics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Ingest.Forwarding;
 
-/// <summary>Told by a topic grain that records were appended or a segment sealed.</summary>
-internal interface IAppendListener
+/// <summary>Told by a topic grain what it did to its segments.</summary>
+internal interface ISegmentEvents
 {
-    void OnAppended(string topic);
+    /// <summary>Records were appended: segment <paramref name="sequence"/> now holds <paramref name="length"/> bytes.</summary>
+    void Appended(string topic, long sequence, long length);
+
+    /// <summary>Segment <paramref name="sequence"/> is sealed at <paramref name="length"/> bytes.</summary>
+    void Sealed(string topic, long sequence, long length);
+
+    /// <summary>The topic's directory changed in a way not signalled (recovery when its grain activated).</summary>
+    void Changed(string topic);
 }
 
 /// <summary>
-/// One <see cref="TopicShipper"/> per topic directory of this silo's data directory, started for
-/// every directory found at start (leftovers from earlier runs or from topic grains that moved away)
-/// and for every topic that appends later; plus one per unfinished replay job (resumed at start).
-/// Shipped segments go to the <see cref="SegmentArchive"/>, whose retention runs on every rescan.
-/// Owned by the silo's <see cref="ForwarderGrain"/>.
+/// This silo's forwarding (see README.md in this folder): the <see cref="TopicLogs"/> of its topic
+/// directories and the logs of its <see cref="ReplayRunner"/> jobs, served by one
+/// <see cref="ForwardingScheduler"/>. The topic grains' signals wake their logs. Every 10 s a
+/// maintenance pass picks up topic directories that appeared without a signal (say, copied from another
+/// node's disk), applies retention, wakes any log with unshipped bytes that waits for nothing, and
+/// closes read handles idle for 10 s. Owned by the silo's <see cref="ForwarderGrain"/>; lives as long
+/// as the silo.
 /// </summary>
 internal sealed class ForwardingEngine(
-    SegmentStore store,
-    KafkaEndpoint endpoint,
-    KafkaProducerHost producer,
-    IOptions<KafkaOptions> kafka,
-    LiveConfig config,
-    IOptions<IngestOptions> ingest,
+    ShippingContext context,
+    ForwardingScheduler scheduler,
+    TopicLogs topics,
+    ReplayRunner replays,
     SegmentArchive archive,
-    IngestInstruments instruments,
-    AppendCounts appendCounts,
-    DiskBudget budget,
-    ILoggerFactory loggers,
-    TimeProvider time,
-    [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock) : IAppendListener, IAsyncDisposable
+    KafkaProducerHost producer,
+    KafkaEndpoint endpoint) : ISegmentEvents, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, TopicShipper> _shippers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (ReplayJob Job, TopicShipper? Shipper)> _replays = new(StringComparer.Ordinal);
-    private readonly Lock _replayLock = new();
-    private readonly ILogger _logger = loggers.CreateLogger("Ingest.Forwarding");
-    private readonly bool _fsync = ingest.Value.Durability == Durability.Fsync;
-    private static readonly TimeSpan RescanPeriod = TimeSpan.FromSeconds(1);
-    private HashSet<string> _existingAtStart = [];
+    private static readonly TimeSpan MaintenancePeriod = TimeSpan.FromSeconds(10);
+
+    private readonly Lock _gate = new();
     private volatile bool _running;
-    private CancellationTokenSource? _rescanStop;
-    private Task _rescanLoop = Task.CompletedTask;
+    private bool _stopped;
+    private ITimer? _maintenance;
+
+    public bool IsRunning => _running;
 
     public void Start()
     {
-        lock (_replayLock)
+        lock (_gate)
         {
-            if (_running)
+            if (_running || _stopped)
             {
                 return;
             }
 
-            StartLocked();
-        }
-    }
-
-    private void StartLocked()
-    {
-        endpoint.Start();
-        // Directories present now hold records from before this start: their shippers count them once.
-        _existingAtStart = Directory.Exists(store.SegmentsRoot)
-            ? Directory.EnumerateDirectories(store.SegmentsRoot).Select(d => Path.GetFileName(d)).ToHashSet(StringComparer.Ordinal)
-            : [];
-        instruments.ObserveTopics(Status);
-        _running = true;
-        ResumeReplays();
-        Rescan();
-        _rescanStop = new CancellationTokenSource();
-        _rescanLoop = RescanLoopAsync(_rescanStop.Token);
-    }
-
-    /// <summary>Every second: a safety net behind the append signals, new topic directories, retention.</summary>
-    private async Task RescanLoopAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(RescanPeriod, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            endpoint.Start();
+            scheduler.Start();
+            producer.Replaced += WakeLogsInFlight;
+            context.Instruments.ObserveTopics(Status);
+            _running = true;
+            foreach (var log in topics.Discover(atStart: true))
             {
-                try
-                {
-                    Rescan();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    ForwardingLog.RescanFailed(_logger, e);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public string ReplayRoot => Path.Combine(store.Root, ReplayJob.DirectoryName);
-
-    /// <summary>Starts shippers for topic directories not yet shipped and wakes all (a safety net behind the append signals).</summary>
-    public void Rescan()
-    {
-        if (!_running)
-        {
-            return;
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(store.SegmentsRoot))
-        {
-            var topic = Path.GetFileName(directory); // a topic, or a shard of one (topic#n)
-            if (TopicShards.TryParse(topic, out _, out _))
-            {
-                ShipperFor(topic).Wake();
-            }
-        }
-
-        archive.ApplyRetention();
-    }
-
-    /// <summary>Starts (or, for a known id, reports) a replay of archived records; see <see cref="ReplayJob"/>.</summary>
-    public ReplayStatus StartReplay(ReplayRequest request)
-    {
-        if (!_running)
-        {
-            throw new InvalidOperationException("Forwarding to Kafka is not running on this silo.");
-        }
-
-        lock (_replayLock)
-        {
-            if (_replays.TryGetValue(request.Id, out var known))
-            {
-                return known.Job.Status();
+                scheduler.Signal(log);
             }
 
-            var from = DateTimeOffset.FromUnixTimeMilliseconds(request.FromMs).UtcDateTime;
-            var to = DateTimeOffset.FromUnixTimeMilliseconds(Math.Max(request.FromMs, request.ToMs - 1)).UtcDateTime;
-            var segments = archive.Segments(request.Topic, from, to);
-            var job = ReplayJob.Create(ReplayRoot, request, config.Current.KafkaTopicFor(request.Topic), segments, clock.GetUtcNow().ToUnixTimeMilliseconds(), _fsync);
-            var status = job.Status();
-            ForwardingLog.ReplayStarted(_logger, request.Id, request.Topic, from, DateTimeOffset.FromUnixTimeMilliseconds(request.ToMs).UtcDateTime, status.Segments, status.RecordsTotal);
-            Run(job);
-            return status;
+            replays.Resume();
+            archive.ApplyRetention();
+            _maintenance = context.Time.CreateTimer(_ => Maintain(), null, MaintenancePeriod, MaintenancePeriod);
         }
     }
 
-    public ReplayStatus? GetReplay(string id)
+    public void Appended(string topic, long sequence, long length)
     {
-        if (_replays.TryGetValue(id, out var known))
+        if (_running && topics.For(topic) is { } log)
         {
-            return known.Job.Status();
+            log.Segments.Appended(sequence, length);
+            scheduler.Signal(log);
         }
-
-        // A finished job from an earlier run of this silo.
-        return ReplayJob.Load(Path.Combine(ReplayRoot, id))?.Status();
     }
 
-    private void ResumeReplays()
+    public void Sealed(string topic, long sequence, long length)
     {
-        if (!Directory.Exists(ReplayRoot))
+        if (_running && topics.For(topic) is { } log)
         {
-            return;
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(ReplayRoot))
-        {
-            if (ReplayJob.Load(directory) is { IsDone: false } job)
-            {
-                ForwardingLog.ReplayResumed(_logger, job.File.Id, job.File.Topic);
-                Run(job);
-            }
+            log.Segments.Sealed(sequence, length);
+            scheduler.Signal(log);
         }
     }
 
-    private void Run(ReplayJob job)
+    public void Changed(string topic)
     {
-        var shipper = new TopicShipper(
-            job.File.Topic,
-            job.Directory,
-            producer,
-            endpoint,
-            kafka.Value,
-            () => job.File.KafkaTopic,
-            RemoveReplayLink,
-            _fsync,
-            instruments,
-            _logger,
-            time,
-            new ShipWindow(job.File.FromMs, job.File.ToMs),
-            () =>
-            {
-                job.MarkDone(_fsync);
-                ForwardingLog.ReplayFinished(_logger, job.File.Id, job.File.Topic, job.File.TotalRecords);
-            });
-        _replays[job.File.Id] = (job, shipper);
-        shipper.Start();
-    }
-
-    private static bool RemoveReplayLink(string path)
-    {
-        try
+        if (_running && topics.For(topic) is { } log)
         {
-            File.Delete(path);
-            return true;
-        }
-        catch (IOException)
-        {
-            return false;
+            log.RequestReload();
+            scheduler.Signal(log);
         }
     }
 
-    public void OnAppended(string topic)
-    {
-        if (_running)
-        {
-            ShipperFor(topic).Wake();
-        }
-    }
+    public ReplayStatus StartReplay(ReplayRequest request) =>
+        _running ? replays.Start(request) : throw new InvalidOperationException("Forwarding to Kafka is not running on this silo.");
 
+    public ReplayStatus? GetReplay(string id) => replays.Get(id);
+
+    /// <summary>Every topic directory this silo ships, by name. Reads no directory (see <see cref="TopicProgress"/>).</summary>
     public IReadOnlyList<TopicForwardingStatus> Status() =>
-        _shippers.Values.Select(s => s.Status()).OrderBy(s => s.Topic, StringComparer.Ordinal).ToList();
+        [.. topics.All.Select(log => log.Progress.Status(log, log.KafkaTopic)).OrderBy(s => s.Topic, StringComparer.Ordinal)];
 
     /// <summary>This silo for the status page.</summary>
-    public NodeStatus NodeStatus(string silo)
+    public NodeStatus NodeStatus(string silo, DiskBudget budget)
     {
         var (state, error) = producer.State();
         return new NodeStatus(silo, budget.UsedBytes, budget.FreeBytes == long.MaxValue ? 0 : budget.FreeBytes, budget.MaxBytes,
-            _running ? state : "disabled", error, Status(), time.GetUtcNow().ToUnixTimeMilliseconds());
+            _running ? state : "disabled", error, Status(), context.Time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     /// <summary>
-    /// Stops every shipper (each lets its reports in flight arrive for up to <paramref name="grace"/>, then
-    /// persists its checkpoint) and forgets them, so a later <see cref="Start"/> begins afresh from the checkpoints.
+    /// Stops forwarding for good: the producer gets up to <paramref name="grace"/> to deliver what it holds
+    /// (its reports come in meanwhile), the workers stop, and every log persists its checkpoint.
     /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        _running = false;
-        _rescanStop?.Cancel();
-        await _rescanLoop;
-        var stopping = _shippers.Values.ToList();
-        _shippers.Clear();
-        stopping.AddRange(_replays.Values.Select(r => r.Shipper).OfType<TopicShipper>());
-        _replays.Clear();
-        await Task.WhenAll(stopping.Select(s => s.StopAsync(grace)));
-        foreach (var shipper in stopping)
+        lock (_gate)
         {
-            await shipper.DisposeAsync();
+            if (!_running)
+            {
+                _stopped = true;
+                return;
+            }
+
+            _running = false;
+            _stopped = true;
+            producer.Replaced -= WakeLogsInFlight;
         }
 
+        if (_maintenance is not null)
+        {
+            await _maintenance.DisposeAsync();
+        }
+
+        context.Draining = true;
+        if (grace > TimeSpan.Zero)
+        {
+            await Task.Run(() => producer.Flush(grace)); // returns as soon as every record in flight has its report
+        }
+
+        await scheduler.DisposeAsync();
+        foreach (var log in topics.All.Concat(replays.Logs))
+        {
+            log.Close();
+        }
+
+        topics.Clear();
+        replays.Clear();
         producer.Flush(TimeSpan.FromSeconds(1));
     }
 
-    private TopicShipper ShipperFor(string topic) =>
-        _shippers.TryGetValue(topic, out var shipper) ? shipper : _shippers.GetOrAdd(topic, Create);
-
-    private TopicShipper Create(string topic)
+    /// <summary>The safety net behind the signals, retention, and idle read handles (see the class remarks).</summary>
+    private void Maintain()
     {
-        var name = TopicShards.TopicOf(topic); // every shard ships to its topic; parsed once, not per read
-        var shipper = new TopicShipper(
-            topic,
-            Path.Combine(store.SegmentsRoot, topic),
-            producer,
-            endpoint,
-            kafka.Value,
-            () => config.Current.KafkaTopicFor(name),
-            path => archive.Retire(topic, path),
-            _fsync,
-            instruments,
-            _logger,
-            time,
-            appended: appendCounts.For(topic),
-            countExisting: _existingAtStart.Contains(topic));
-        shipper.Start();
-        return shipper;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _rescanStop?.Cancel();
-        await _rescanLoop;
-        foreach (var shipper in _shippers.Values.Concat(_replays.Values.Select(r => r.Shipper).OfType<TopicShipper>()))
+        if (!_running)
         {
-            await shipper.DisposeAsync();
+            return;
         }
 
-        _shippers.Clear();
-        _replays.Clear();
+        try
+        {
+            foreach (var log in topics.Discover(atStart: false))
+            {
+                scheduler.Signal(log);
+            }
+
+            var idleSince = context.Time.GetTimestamp() - (long)(context.Settings.ReaderIdleClose.TotalSeconds * context.Time.TimestampFrequency);
+            foreach (var log in topics.All)
+            {
+                if (log.HasReader && log.ReaderUsedAt < idleSince)
+                {
+                    scheduler.TryExclusive(log, log.CloseReader);
+                }
+                else if (log.Deadline == 0 && log.Progress.InFlight == 0 && log.Segments.UnshippedBytes(log.Progress.Acked) > 0)
+                {
+                    scheduler.Signal(log);
+                }
+            }
+
+            archive.ApplyRetention();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ForwardingLog.MaintenanceFailed(context.Logger, e);
+        }
     }
+
+    /// <summary>The producer was replaced: logs with records in flight must wait out its grace and resend.</summary>
+    private void WakeLogsInFlight()
+    {
+        foreach (var log in topics.All.Concat(replays.Logs))
+        {
+            if (log.Progress.InFlight > 0)
+            {
+                scheduler.Signal(log);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
 }
 
 internal static partial class ForwardingLog
 {
-    [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Rescan of the data directory failed; retried in a second")]
-    public static partial void RescanFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Forwarding maintenance (new topic directories, retention) failed; retried in 10 seconds")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = (int)IngestEventCode.ReplayStarted, Level = LogLevel.Information,
+    [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayStarted, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} from {From:o} to {To:o} started: {Segments} archived segment(s), {Records} record(s) in the window")]
     public static partial void ReplayStarted(ILogger logger, string id, string topic, DateTime from, DateTime to, int segments, long records);
 
-    [LoggerMessage(EventId = (int)IngestEventCode.ReplayResumed, Level = LogLevel.Information,
+    [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayResumed, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} resumed from its checkpoint")]
     public static partial void ReplayResumed(ILogger logger, string id, string topic);
 
-    [LoggerMessage(EventId = (int)IngestEventCode.ReplayFinished, Level = LogLevel.Information,
+    [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayFinished, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} finished: {Records} record(s) acknowledged by Kafka")]
     public static partial void ReplayFinished(ILogger logger, string id, string topic, long records);
 }

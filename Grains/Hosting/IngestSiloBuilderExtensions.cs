@@ -50,8 +50,12 @@ public static class IngestSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DevKafkaOptions>, DevKafkaOptionsValidator>());
         services.TryAddSingleton<KafkaEndpoint>();
         services.TryAddSingleton<KafkaProducerHost>();
+        services.TryAddSingleton(ShippingContext.Create);
+        services.TryAddSingleton<ForwardingScheduler>();
+        services.TryAddSingleton<TopicLogs>();
+        services.TryAddSingleton<ReplayRunner>();
         services.TryAddSingleton<ForwardingEngine>();
-        services.TryAddSingleton<IAppendListener>(sp => sp.GetRequiredService<ForwardingEngine>());
+        services.TryAddSingleton<ISegmentEvents>(sp => sp.GetRequiredService<ForwardingEngine>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForwarderLifecycle>();
         return builder;
     }

@@ -33,7 +33,7 @@ internal static partial class KafkaLog
     [LoggerMessage(EventId = 1321, Level = LogLevel.Debug, Message = "Topic {Topic}: every record of segment {Segment} is acknowledged by Kafka; the segment is retired")]
     public static partial void SegmentShipped(ILogger logger, string topic, string segment);
 
-    [LoggerMessage(EventId = 1322, Level = LogLevel.Information, Message = "Topic {Topic}: resuming from checkpoint {Segment}:{Offset}")]
+    [LoggerMessage(EventId = 1322, Level = LogLevel.Debug, Message = "Topic {Topic}: resuming from checkpoint {Segment}:{Offset}")]
     public static partial void Resuming(ILogger logger, string topic, long segment, long offset);
 
     [LoggerMessage(EventId = 1323, Level = LogLevel.Error, Message = "Topic {Topic}: sealed segment {Path} has a corrupt record at offset {Offset}; the {Bytes} bytes from there were copied to {QuarantinePath} and are not shipped")]

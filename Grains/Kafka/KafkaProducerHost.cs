@@ -39,6 +39,9 @@ internal sealed class KafkaProducerHost : IDisposable
 
     public int Generation => Volatile.Read(ref _generation);
 
+    /// <summary>Raised after the producer was replaced (<see cref="Generation"/> is the new one), off the caller's thread.</summary>
+    public event Action? Replaced;
+
     public IProducer<byte[]?, byte[]> Producer
     {
         get
@@ -165,6 +168,7 @@ internal sealed class KafkaProducerHost : IDisposable
             KafkaLog.ProducerRebuilt(_logger, generation, reason);
         }
 
+        Replaced?.Invoke();
         Retire(old);
     }
 

@@ -55,6 +55,15 @@ public sealed class IngestOptions
     public TimeSpan RotationReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// A topic grain with no append for this long seals its segment, closes its file and deactivates, so
+    /// open files (and memory) follow the topics in use, not every topic ever seen; the next append opens a
+    /// new segment. Shorter frees descriptors sooner; longer makes fewer, larger segments for sparse
+    /// topics (a topic that gets a record every 10 minutes makes one segment per record at 5 minutes).
+    /// Default 5 minutes.
+    /// </summary>
+    public TimeSpan IdleTopicAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// Days a shipped segment is kept in <c>archive/&lt;yyyyMMdd&gt;/&lt;topic&gt;/</c> for replay: the
     /// archive of day D is deleted once the UTC date is past D + RetentionDays. 0 deletes a segment as
     /// soon as Kafka has acknowledged all of it. Default 7.
@@ -102,6 +111,11 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (options.RotationReminderPeriod < TimeSpan.FromSeconds(1))
         {
             errors.Add($"Ingest:RotationReminderPeriod must be at least 1 second (was {options.RotationReminderPeriod}).");
+        }
+
+        if (options.IdleTopicAfter < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Ingest:IdleTopicAfter must be at least 1 second (was {options.IdleTopicAfter}).");
         }
 
         if (options.RetentionDays is < 0 or > 3650)

@@ -18,8 +18,11 @@ internal enum SealReason
     /// <summary>A write failed; the segment was cut back to its last commit.</summary>
     WriteFailed,
 
-    /// <summary>The topic grain deactivated (idle, or the silo is shutting down).</summary>
+    /// <summary>The topic grain deactivated (the silo is shutting down, or Orleans collected it).</summary>
     Deactivation,
+
+    /// <summary>No append for <c>Ingest:IdleTopicAfter</c>: the grain lets go of its file and deactivates.</summary>
+    Idle,
 }
 
 /// <summary>

@@ -24,6 +24,9 @@ internal sealed class ActiveSegment : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The segment's number in its topic directory.</summary>
+    public long Sequence => SegmentFile.SequenceOf(Path);
+
     /// <summary>When the segment was opened for its first record (the header's time): what rotation by age and day reads.</summary>
     public long CreatedUnixMs { get; }
 
@@ -32,8 +35,6 @@ internal sealed class ActiveSegment : IDisposable
 
     // Fsync durability: the length the last successful fsync covered.
     private long _syncedLength;
-
-    public long RecordBytes => Length - SegmentFile.HeaderSize;
 
     public static ActiveSegment Create(string path, long createdUnixMs, bool fsync, IFileFaults? faults = null)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Ingest.Records;
 using Microsoft.Win32.SafeHandles;
 
@@ -30,15 +29,12 @@ public readonly record struct ScanResult(ScanEnd End, long ValidLength, long Fil
 /// <summary>Called for each valid record, with the offset of its frame in the file.</summary>
 public delegate void RecordVisitor(in RecordView record, long offset);
 
-/// <summary>Reads segment files sequentially. Read-only: it never changes a file.</summary>
+/// <summary>Checks a whole segment, header to end, through a <see cref="SegmentCursor"/>. Read-only: it never changes a file.</summary>
 public static class SegmentReader
 {
-    /// <summary>Chunk size for sequential reads: large enough to amortise syscalls, small enough to stay in cache.</summary>
-    private const int ChunkSize = 1 << 20;
-
     public static ScanResult Scan(string path, RecordVisitor? visitor = null)
     {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var handle = SegmentCursor.OpenRead(path);
         return Scan(handle, visitor);
     }
 
@@ -53,67 +49,26 @@ public static class SegmentReader
             return new ScanResult(ScanEnd.BadHeader, 0, fileLength, 0);
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        try
+        using var cursor = new SegmentCursor(handle, SegmentFile.HeaderSize);
+        long records = 0;
+        while (true)
         {
-            long position = SegmentFile.HeaderSize;
-            long records = 0;
-            while (true)
+            var offset = cursor.Position;
+            switch (cursor.Next(out var record, out _))
             {
-                var read = RandomAccess.Read(handle, buffer, position);
-                if (read == 0)
-                {
-                    return new ScanResult(ScanEnd.Clean, position, fileLength, records);
-                }
-
-                var window = buffer.AsSpan(0, read);
-                var consumed = 0;
-                FrameStatus status;
-                while (true)
-                {
-                    status = RecordFrame.TryRead(window[consumed..], out var record, out var size);
-                    if (status != FrameStatus.Ok)
-                    {
-                        break;
-                    }
-
-                    visitor?.Invoke(record, position + consumed);
-                    consumed += size;
+                case CursorStep.Record:
+                    visitor?.Invoke(record, offset);
                     records++;
-                }
-
-                var reachedEnd = position + read >= fileLength;
-                if (status == FrameStatus.Corrupt)
-                {
-                    return new ScanResult(ScanEnd.Corrupt, position + consumed, fileLength, records);
-                }
-
-                if (consumed == read && reachedEnd)
-                {
-                    return new ScanResult(ScanEnd.Clean, position + consumed, fileLength, records);
-                }
-
-                if (reachedEnd)
-                {
-                    // The bytes end inside a frame whose length is plausible: torn.
-                    return new ScanResult(ScanEnd.TornTail, position + consumed, fileLength, records);
-                }
-
-                if (consumed == 0)
-                {
-                    // One frame larger than the buffer: grow to hold it (its length was checked against
-                    // RecordFrame.MaxBodyLength, so this is bounded).
-                    var needed = RecordFrame.HeaderSize + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(window);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(needed);
-                }
-
-                position += consumed;
+                    break;
+                case CursorStep.Corrupt:
+                    return new ScanResult(ScanEnd.Corrupt, offset, fileLength, records);
+                default:
+                    // The bytes end here (clean) or inside a frame whose length is plausible (torn).
+                    // (A segment still being appended may have grown since its length was read.)
+                    return offset >= fileLength
+                        ? new ScanResult(ScanEnd.Clean, offset, offset, records)
+                        : new ScanResult(ScanEnd.TornTail, offset, fileLength, records);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

@@ -36,8 +36,9 @@ internal sealed class TopicGrain(
     IngestInstruments instruments,
     ILogger<TopicGrain> logger,
     [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock,
+    TimeProvider time,
     IOptions<IngestOptions> options,
-    IAppendListener listener,
+    ISegmentEvents events,
     SegmentArchive archive,
     LiveConfig config,
     AppendCounts appendCounts,
@@ -59,6 +60,8 @@ internal sealed class TopicGrain(
     private KeyValuePair<string, object?> _topicTag;
     private AppendCount? _appended;
     private IGrainTimer? _rotationTimer;
+    private IGrainTimer? _idleTimer;
+    private long _lastAppend;
     private bool _reminderRegistered;
     private bool _appendedSinceTick;
     private SealReason? _sealAfterCommit;
@@ -86,12 +89,35 @@ internal sealed class TopicGrain(
         _topicTag = instruments.TagFor(_topic);
         _appended = appendCounts.For(_topic);
         _segments = store.OpenTopic(_topic);
+        _lastAppend = time.GetTimestamp();
+        events.Changed(_topic); // opening may have recovered and sealed a segment an earlier activation left open
+        _idleTimer = this.RegisterGrainTimer(
+            _ => LetGoIfIdleAsync(),
+            new GrainTimerCreationOptions { DueTime = _defaults.IdleTopicAfter, Period = _defaults.IdleTopicAfter, Interleave = true });
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// No append for <c>Ingest:IdleTopicAfter</c>: seal what is written (so it ships and the file closes),
+    /// drop the rotation reminder (nothing is left to rotate) and deactivate. The next append activates
+    /// the grain again and opens a new segment.
+    /// </summary>
+    private async Task LetGoIfIdleAsync()
+    {
+        if (_commitLoopRunning || _waiting.Count > 0 || time.GetElapsedTime(_lastAppend) < _defaults.IdleTopicAfter)
+        {
+            return;
+        }
+
+        SealActive(SealReason.Idle);
+        await ForgetReminderAsync();
+        this.DeactivateOnIdle();
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _rotationTimer?.Dispose();
+        _idleTimer?.Dispose();
         SealActive(SealReason.Deactivation);
         return Task.CompletedTask;
     }
@@ -109,21 +135,26 @@ internal sealed class TopicGrain(
         if (_active is null && !_appendedSinceTick && !_commitLoopRunning)
         {
             // Idle for a whole period with nothing open: the next segment registers it again.
-            _reminderRegistered = false;
-            try
-            {
-                if (await this.GetReminder(RotationReminder) is { } reminder)
-                {
-                    await this.UnregisterReminder(reminder);
-                }
-            }
-            catch (Exception e)
-            {
-                StorageLog.RotationReminderFailed(logger, e, _topic);
-            }
+            await ForgetReminderAsync();
         }
 
         _appendedSinceTick = false;
+    }
+
+    private async Task ForgetReminderAsync()
+    {
+        _reminderRegistered = false;
+        try
+        {
+            if (await this.GetReminder(RotationReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        catch (Exception e)
+        {
+            StorageLog.RotationReminderFailed(logger, e, _topic);
+        }
     }
 
     public ValueTask<AppendResult> Append(AppendBatch batch)
@@ -148,6 +179,7 @@ internal sealed class TopicGrain(
         }
 
         _appendedSinceTick = true;
+        _lastAppend = time.GetTimestamp();
         var pending = new PendingAppend(batch);
         _waiting.Add(pending);
         if (!_commitLoopRunning)
@@ -235,12 +267,12 @@ internal sealed class TopicGrain(
         instruments.RecordsAppended.Add(records, _topicTag);
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
+        events.Appended(_topic, _active.Sequence, _active.Length);
         if (Policy.DueBySize(_active.Length))
         {
             SealActive(SealReason.Size);
         }
 
-        listener.OnAppended(_topic);
         return AppendResult.Appended;
     }
 
@@ -330,7 +362,7 @@ internal sealed class TopicGrain(
             var sealedPath = active.Seal();
             instruments.SegmentsSealed.Add(1, _topicTag, new(IngestInstruments.ReasonTag, reason.ToString()));
             StorageLog.SegmentSealed(logger, sealedPath, active.Length, reason);
-            listener.OnAppended(_topic);
+            events.Sealed(_topic, active.Sequence, active.Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

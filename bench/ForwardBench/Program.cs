@@ -15,7 +15,7 @@ using Microsoft.Extensions.Options;
 
 // Usage: ForwardBench [records=200000] [runs=3]
 // Each run, against the same in-memory broker: (a) a plain Confluent.Kafka producer sends N records
-// (the reference), (b) Ingest's TopicShipper ships the same N records from a sealed segment on disk,
+// (the reference), (b) Ingest's forwarder (a TopicLog served by the ForwardingScheduler) ships the same N records from a sealed segment on disk,
 // until its checkpoint passes the segment and the segment is deleted. Same producer settings
 // (idempotent, acks=all, lz4, linger 5 ms). Prints records/s for both, the ratio, and medians.
 var records = args.Length > 0 ? int.Parse(args[0]) : 200_000;
@@ -133,16 +133,24 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
             return true;
         }
 
+        var context = new ShippingContext(
+            new KafkaSender(producer, endpoint),
+            new InFlightBudget(kafka.Value.MaxInFlightRecords, kafka.Value.MaxInFlightBytes), new InFlightPool(kafka.Value.MaxInFlightRecords),
+            new ForwardingSettings(kafka.Value.CheckpointInterval, kafka.Value.MaxRetryBackoff, Fsync: false),
+            instruments, NullLogger.Instance, TimeProvider.System);
+        var progress = new TopicProgress(topic, null, countExisting: false, instruments);
+        var log = new TopicLog(topic, directory, () => topic, Retire, context, progress);
         var clock = Stopwatch.StartNew();
-        await using var shipper = new TopicShipper(topic, directory, producer, endpoint, kafka.Value, () => topic, Retire, fsync: false, instruments, NullLogger.Instance, TimeProvider.System);
-        shipper.Start();
+        await using var scheduler = new ForwardingScheduler(context);
+        scheduler.Start();
+        scheduler.Add(log);
+        scheduler.Signal(log);
         await shipped.Task.WaitAsync(TimeSpan.FromMinutes(5));
 
         var seconds = clock.Elapsed.TotalSeconds;
-        var status = shipper.Status();
-        if (status.ShippedRecords != records)
+        if (progress.ShippedRecords != records)
         {
-            throw new InvalidOperationException($"forwarder shipped {status.ShippedRecords} of {records}");
+            throw new InvalidOperationException($"forwarder shipped {progress.ShippedRecords} of {records}");
         }
 
         return records / seconds;

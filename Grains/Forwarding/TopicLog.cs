@@ -1,0 +1,477 @@
+using Ingest.Diagnostics;
+using Ingest.Kafka;
+using Ingest.Records;
+using Ingest.Segments;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ingest.Forwarding;
+
+/// <summary>
+/// One topic directory of this silo (a topic, a shard of one, or a replay job) and how far it is
+/// shipped. Between turns it is a small record: its position, its counters and the segments it knows;
+/// no buffer, no timer and — once idle — no open file. The <see cref="ForwardingScheduler"/> gives it a
+/// turn (<see cref="Serve"/>) when something happened: records were appended or a segment sealed,
+/// reports came in, a back-off or checkpoint deadline passed, or budget came back.
+/// <para>A turn: take the acknowledged prefix off the <see cref="AckWindow"/> (the checkpoint moves over
+/// it; a fully acknowledged sealed segment is retired); after a failed report, wait for the reports in
+/// flight, then rewind to the checkpoint and back off; else read on from the read position and send,
+/// within the silo's <see cref="InFlightBudget"/> and one turn's share. Only one turn of a topic runs at
+/// a time, so nothing here needs a lock but what status readers share.</para>
+/// </summary>
+internal sealed class TopicLog
+{
+    private readonly ShippingContext _context;
+    private readonly Func<string> _kafkaTopicOf;
+    private readonly Func<string, bool> _retire;
+    private readonly AckWindow _window;
+    private readonly Checkpointer _checkpoint;
+    private readonly TopicProgress _progress;
+    private readonly Action? _finished;
+    private RetryBackoff _backoff;
+    private bool _initialized;
+    private string _kafkaTopic = string.Empty;
+    private long _retryAt;
+    private long _replacedSince;
+    private long _readSegment;
+    private long _readOffset;
+    private SafeFileHandle? _reader;
+    private long _readerSegment = -1;
+
+    /// <param name="finished">
+    /// For a replay job's directory, which only holds links to ship once: called when none is left and all is
+    /// acknowledged; the log is then done for good.
+    /// </param>
+    public TopicLog(string topic, string directory, Func<string> kafkaTopicOf, Func<string, bool> retire, ShippingContext context, TopicProgress progress, ShipWindow window = default, Action? finished = null)
+    {
+        Topic = topic;
+        _finished = finished;
+        Directory = directory;
+        _kafkaTopicOf = kafkaTopicOf;
+        _retire = retire;
+        _context = context;
+        _progress = progress;
+        Window = window;
+        Segments = new KnownSegments(directory);
+        _window = new AckWindow(context.Pool, () => Wake?.Invoke(this));
+        _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time);
+        _backoff = new RetryBackoff(context.Settings.MaxRetryBackoff);
+    }
+
+    public string Topic { get; }
+
+    public string Directory { get; }
+
+    public bool IsReplay => _finished is not null;
+
+    /// <summary>The Kafka topic records go to now.</summary>
+    public string KafkaTopic => _initialized ? Volatile.Read(ref _kafkaTopic) : _kafkaTopicOf();
+
+    /// <summary>Asks the next turn to read the directory again (something changed that was not signalled, e.g. recovery at activation).</summary>
+    public void RequestReload() => Volatile.Write(ref _reload, true);
+
+    private bool _reload;
+
+    /// <summary>The record times this log sends; the default holds every record (a replay ships a window).</summary>
+    public ShipWindow Window { get; }
+
+    public KnownSegments Segments { get; }
+
+    public TopicProgress Progress => _progress;
+
+    /// <summary>Asks the scheduler for a turn (set by the scheduler).</summary>
+    public Action<TopicLog>? Wake { get; set; }
+
+    /// <summary>The scheduler's state for this log (see <see cref="ForwardingScheduler"/>).</summary>
+    internal int ScheduleState;
+
+    /// <summary>The deadline the scheduler holds for this log (a timestamp), or 0.</summary>
+    internal long Deadline;
+
+    /// <summary>When the read handle was last used (a timestamp); the scheduler's sweep closes idle ones.</summary>
+    internal long ReaderUsedAt;
+
+    /// <summary>Whether a read handle is open.</summary>
+    public bool HasReader => _reader is not null;
+
+    /// <summary>One turn on a scheduler worker; says what the scheduler should do next with this log.</summary>
+    public Turn Serve()
+    {
+        var time = _context.Time;
+        if (!_initialized)
+        {
+            Initialize();
+        }
+        else if (Volatile.Read(ref _reload))
+        {
+            Volatile.Write(ref _reload, false);
+            Segments.Reload();
+        }
+
+        Reap();
+        if (_window.Failed > 0 || (_window.Pending > 0 && _window.Generation != _context.Sender.Generation))
+        {
+            return Recover();
+        }
+
+        _replacedSince = 0;
+        if (_retryAt != 0 && time.GetTimestamp() < _retryAt)
+        {
+            return Turn.WaitFor(time.GetElapsedTime(time.GetTimestamp(), _retryAt));
+        }
+
+        _retryAt = 0;
+        var filled = _context.Draining ? FillEnd.Caught : Fill();
+        Reap(); // what the fill completed itself: segment ends, records outside a replay's window
+        _context.Budget.ReleaseRecords(_checkpoint.Persist(force: false));
+        _progress.Publish(_checkpoint.Acked, _window.Pending, _window.OldestTimestampMs);
+        if (_finished is not null && _window.Count == 0 && Segments.Oldest is null)
+        {
+            _checkpoint.Persist(force: true);
+            CloseReader();
+            _finished();
+            return Turn.Finished;
+        }
+
+        return filled switch
+        {
+            FillEnd.TurnUsed or FillEnd.ProducerReplaced => Turn.Again,
+            FillEnd.QueueFull => Turn.WaitFor(TimeSpan.FromMilliseconds(50)),
+            _ => _checkpoint.DueIn is { } due ? Turn.WaitFor(due) : Turn.Idle,
+        };
+    }
+
+    /// <summary>Stops: what is acknowledged is persisted and the read handle closed. Reports still in flight may arrive later; they change nothing.</summary>
+    public void Close()
+    {
+        if (_initialized)
+        {
+            Reap();
+            _context.Budget.ReleaseRecords(_checkpoint.Persist(force: true));
+        }
+
+        CloseReader();
+    }
+
+    /// <summary>Closes the read handle if no turn is using it and it has been idle (the scheduler's sweep, under the log's turn lock).</summary>
+    public void CloseReader()
+    {
+        _reader?.Dispose();
+        _reader = null;
+        _readerSegment = -1;
+    }
+
+    private void Initialize()
+    {
+        Volatile.Write(ref _reload, false);
+        Segments.Reload();
+        var saved = _checkpoint.Load(new Checkpoint(Segments.Oldest ?? 1, SegmentFile.HeaderSize), out var unreadable, out var found);
+        if (unreadable)
+        {
+            KafkaLog.CheckpointUnreadable(_context.Logger, Topic, Path.Combine(Directory, Checkpoint.FileName));
+        }
+
+        if (found)
+        {
+            // Segments below the checkpoint were shipped; a crash came between the checkpoint and the retirement.
+            foreach (var sequence in Segments.SealedBelow(saved.Segment))
+            {
+                Retire(sequence);
+            }
+
+            KafkaLog.Resuming(_context.Logger, Topic, saved.Segment, saved.Offset);
+        }
+
+        _readSegment = saved.Segment;
+        _readOffset = Math.Max(saved.Offset, SegmentFile.HeaderSize);
+        _kafkaTopic = _kafkaTopicOf();
+        _context.Sender.EnsureTopic(_kafkaTopic);
+        _progress.Begin(this, saved);
+        _initialized = true;
+    }
+
+    /// <summary>Takes the acknowledged prefix off the window: the checkpoint moves, segments whose end was acknowledged are retired.</summary>
+    private void Reap()
+    {
+        var nowMs = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        long records = 0;
+        long bytes = 0;
+        long acknowledgedBytes = 0;
+        var any = false;
+        while (_window.TryReap(out var entry))
+        {
+            any = true;
+            if (!entry.Skipped)
+            {
+                acknowledgedBytes += entry.Bytes;
+            }
+
+            if (entry.SegmentEnd)
+            {
+                // Count what was acknowledged before the segment disappears, so status never lags a retirement.
+                _progress.Shipped(records, bytes);
+                _checkpoint.Advance(new Checkpoint(entry.Segment + 1, SegmentFile.HeaderSize), 0);
+                _context.Budget.ReleaseRecords(_checkpoint.Persist(force: true));
+                Retire(entry.Segment);
+                records = bytes = 0;
+                continue;
+            }
+
+            _checkpoint.Advance(new Checkpoint(entry.Segment, entry.EndOffset), entry.Skipped ? 0 : 1);
+            if (!entry.Skipped)
+            {
+                records++;
+                bytes += entry.Bytes;
+                _context.Instruments.DeliveryLatency.Record((nowMs - entry.TimestampMs) / 1000.0, _progress.TopicTag);
+            }
+        }
+
+        _progress.Shipped(records, bytes);
+        _context.Budget.ReleaseBytes(acknowledgedBytes);
+        if (any)
+        {
+            _backoff.Reset();
+        }
+    }
+
+    /// <summary>After a failed report (or a replaced producer): once no report is pending, rewind to the checkpoint and back off.</summary>
+    private Turn Recover()
+    {
+        var time = _context.Time;
+        var replaced = _window.Failed == 0;
+        if (_window.Pending > 0)
+        {
+            if (!replaced)
+            {
+                return Turn.Idle; // the pending reports wake this log
+            }
+
+            // A replaced producer gets its grace to deliver what it holds; past it, its records are resent.
+            _replacedSince = _replacedSince == 0 ? time.GetTimestamp() : _replacedSince;
+            var waited = time.GetElapsedTime(_replacedSince);
+            if (waited < KafkaSender.ReplacedProducerGrace)
+            {
+                return Turn.WaitFor(KafkaSender.ReplacedProducerGrace - waited);
+            }
+        }
+
+        var error = _window.LastError;
+        _context.Instruments.DeliveryErrors.Add(_window.Failed, _progress.TopicTag);
+        var (records, bytes) = _window.Drop();
+        _context.Budget.ReleaseBytes(bytes);
+        _context.Budget.ReleaseRecords(records);
+        _readSegment = _checkpoint.Acked.Segment;
+        _readOffset = Math.Max(_checkpoint.Acked.Offset, SegmentFile.HeaderSize);
+        CloseReader();
+        _replacedSince = 0;
+        var wait = replaced ? TimeSpan.Zero : _backoff.Next();
+        if (replaced)
+        {
+            KafkaLog.ProducerSwitched(_context.Logger, Topic, _checkpoint.Acked.Segment, _checkpoint.Acked.Offset);
+        }
+        else
+        {
+            _progress.Failed(error);
+            KafkaLog.DeliveryFailed(_context.Logger, Topic, _kafkaTopic, error ?? "unknown error", _checkpoint.Acked.Segment, _checkpoint.Acked.Offset, (long)wait.TotalMilliseconds);
+        }
+
+        _retryAt = time.GetTimestamp() + (long)(wait.TotalSeconds * time.TimestampFrequency);
+        _progress.Publish(_checkpoint.Acked, 0, null);
+        return wait > TimeSpan.Zero ? Turn.WaitFor(wait) : Turn.Again;
+    }
+
+    /// <summary>Reads on from the read position and sends, until the turn's share is used or nothing whole is left to read.</summary>
+    private FillEnd Fill()
+    {
+        var kafkaTopic = _kafkaTopicOf();
+        if (!string.Equals(kafkaTopic, _kafkaTopic, StringComparison.Ordinal))
+        {
+            // The topic's Kafka topic changed in the cluster configuration: records not yet sent go there.
+            _kafkaTopic = kafkaTopic;
+            _context.Sender.EnsureTopic(kafkaTopic);
+        }
+
+        var settings = _context.Settings;
+        var records = 0;
+        long bytes = 0;
+        while (true)
+        {
+            if (!OpenReader(out var sealedBefore))
+            {
+                return FillEnd.Caught;
+            }
+
+            ReaderUsedAt = _context.Time.GetTimestamp();
+            using var cursor = new SegmentCursor(_reader!, _readOffset, bufferSize: 256 * 1024);
+            while (true)
+            {
+                var step = cursor.Next(out var record, out var size);
+                if (step == CursorStep.Record)
+                {
+                    if (!Window.Contains(record.TimestampMs))
+                    {
+                        _window.AddSkipped(_readSegment, cursor.Position, size);
+                        _readOffset = cursor.Position;
+                        continue;
+                    }
+
+                    if (records >= settings.RecordsPerTurn || bytes >= settings.BytesPerTurn)
+                    {
+                        return FillEnd.TurnUsed;
+                    }
+
+                    var generation = _context.Sender.Generation;
+                    if (!_window.Accepts(generation))
+                    {
+                        return FillEnd.ProducerReplaced; // the next turn waits out the old producer, then resends
+                    }
+
+                    if (!_context.Budget.TryTake(size))
+                    {
+                        _context.Budget.WhenAvailable(() => Wake?.Invoke(this));
+                        return FillEnd.Budget;
+                    }
+
+                    var entry = _window.AddRecord(_readSegment, cursor.Position, size, record.TimestampMs, generation);
+                    switch (_context.Sender.Send(_kafkaTopic, record, entry))
+                    {
+                        case SendOutcome.QueueFull:
+                            _window.Unsend();
+                            _context.Budget.ReleaseBytes(size);
+                            _context.Budget.ReleaseRecords(1);
+                            return FillEnd.QueueFull;
+                        case SendOutcome.Failed:
+                            _readOffset = cursor.Position;
+                            return FillEnd.Caught; // the failed entry makes the next turn recover
+                    }
+
+                    _readOffset = cursor.Position;
+                    records++;
+                    bytes += size;
+                    continue;
+                }
+
+                // Nothing whole here. While the segment is open its writer may be mid-append; once sealed
+                // (known before this read began) its last bytes are final.
+                if (!sealedBefore)
+                {
+                    if (Segments.IsSealed(_readSegment))
+                    {
+                        break; // sealed meanwhile: read it once more as final
+                    }
+
+                    return FillEnd.Caught;
+                }
+
+                var length = RandomAccess.GetLength(_reader!);
+                if (_readOffset < length)
+                {
+                    QuarantineTail(length);
+                }
+
+                _window.AddSegmentEnd(_readSegment, _readOffset);
+                CloseReader();
+                _readSegment++;
+                _readOffset = SegmentFile.HeaderSize;
+                break;
+            }
+        }
+    }
+
+    /// <summary>The read handle on the segment at the read position (the next known one if that is gone); false when there is none.</summary>
+    private bool OpenReader(out bool sealedBefore)
+    {
+        sealedBefore = false;
+        if (Segments.FirstFrom(_readSegment) is not { } next)
+        {
+            CloseReader();
+            return false;
+        }
+
+        sealedBefore = next.Sealed;
+        if (next.Sequence > _readSegment)
+        {
+            _readSegment = next.Sequence;
+            _readOffset = SegmentFile.HeaderSize;
+        }
+
+        if (_reader is not null && _readerSegment == _readSegment)
+        {
+            return true;
+        }
+
+        CloseReader();
+        // The sealed name first if it is known sealed; a rename between knowing and opening is tried the other way.
+        foreach (var sealedFile in next.Sealed ? new[] { true } : [false, true])
+        {
+            try
+            {
+                _reader = SegmentCursor.OpenRead(Segments.PathOf(_readSegment, sealedFile));
+                _readerSegment = _readSegment;
+                return true;
+            }
+            catch (FileNotFoundException)
+            {
+            }
+        }
+
+        Segments.Reload(); // what is on disk is not what was signalled: take the directory's word for it
+        return false;
+    }
+
+    private void QuarantineTail(long length)
+    {
+        var path = Segments.PathOf(_readSegment, sealedFile: true);
+        var quarantine = $"{path}{SegmentFile.QuarantineMarker}{_readOffset}";
+        SegmentRecovery.CopyRange(_reader!, _readOffset, length, quarantine);
+        KafkaLog.SealedSegmentCorrupt(_context.Logger, Topic, path, _readOffset, length - _readOffset, quarantine);
+    }
+
+    private void Retire(long sequence)
+    {
+        if (_retire(Segments.PathOf(sequence, sealedFile: true)))
+        {
+            Segments.Retired(sequence);
+            KafkaLog.SegmentShipped(_context.Logger, Topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension));
+        }
+    }
+
+    private enum FillEnd
+    {
+        /// <summary>Nothing whole left to read now.</summary>
+        Caught,
+
+        /// <summary>The turn's share is sent; more is waiting.</summary>
+        TurnUsed,
+
+        /// <summary>The silo's budget is spent; the log waits to be woken.</summary>
+        Budget,
+
+        /// <summary>The producer's queue is full.</summary>
+        QueueFull,
+
+        /// <summary>The producer was replaced while records sent with the old one wait for reports.</summary>
+        ProducerReplaced,
+    }
+}
+
+/// <summary>What a turn asks of the scheduler.</summary>
+internal readonly record struct Turn(bool More, TimeSpan? Wait, bool Done)
+{
+    /// <summary>Nothing to do until something happens (a signal, a report, budget).</summary>
+    public static Turn Idle => new(false, null, false);
+
+    /// <summary>More is ready now: queue the log again, behind the others.</summary>
+    public static Turn Again => new(true, null, false);
+
+    /// <summary>A replay whose job is shipped: the log is done for good.</summary>
+    public static Turn Finished => new(false, null, true);
+
+    /// <summary>Wake the log after <paramref name="wait"/> (a back-off, a checkpoint due), or earlier on a signal.</summary>
+    public static Turn WaitFor(TimeSpan wait) => new(false, wait, false);
+}
+
+/// <summary>The record times a log sends: [FromMs, ToMs). The default window holds every record.</summary>
+internal readonly record struct ShipWindow(long FromMs, long ToMs)
+{
+    public bool Contains(long timestampMs) => (FromMs == 0 && ToMs == 0) || (timestampMs >= FromMs && timestampMs < ToMs);
+}
