@@ -1,8 +1,6 @@
 using Ingest.Diagnostics;
 using Ingest.Kafka;
-using Ingest.Records;
 using Ingest.Segments;
-using Microsoft.Win32.SafeHandles;
 
 namespace Ingest.Forwarding;
 
@@ -27,15 +25,13 @@ internal sealed class TopicLog
     private readonly Checkpointer _checkpoint;
     private readonly TopicProgress _progress;
     private readonly Action? _finished;
+    private readonly SegmentFeed _feed;
     private RetryBackoff _backoff;
     private bool _initialized;
+    private bool _reload;
     private string _kafkaTopic = string.Empty;
     private long _retryAt;
     private long _replacedSince;
-    private long _readSegment;
-    private long _readOffset;
-    private SafeFileHandle? _reader;
-    private long _readerSegment = -1;
 
     /// <param name="finished">
     /// For a replay job's directory, which only holds links to ship once: called when none is left and all is
@@ -52,6 +48,7 @@ internal sealed class TopicLog
         _progress = progress;
         Window = window;
         Segments = new KnownSegments(directory);
+        _feed = new SegmentFeed(Segments, topic, context.Logger);
         _window = new AckWindow(context.Pool, () => Wake?.Invoke(this));
         _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time);
         _backoff = new RetryBackoff(context.Settings.MaxRetryBackoff);
@@ -61,15 +58,11 @@ internal sealed class TopicLog
 
     public string Directory { get; }
 
-    public bool IsReplay => _finished is not null;
-
     /// <summary>The Kafka topic records go to now.</summary>
     public string KafkaTopic => _initialized ? Volatile.Read(ref _kafkaTopic) : _kafkaTopicOf();
 
     /// <summary>Asks the next turn to read the directory again (something changed that was not signalled, e.g. recovery at activation).</summary>
     public void RequestReload() => Volatile.Write(ref _reload, true);
-
-    private bool _reload;
 
     /// <summary>The record times this log sends; the default holds every record (a replay ships a window).</summary>
     public ShipWindow Window { get; }
@@ -87,11 +80,11 @@ internal sealed class TopicLog
     /// <summary>The deadline the scheduler holds for this log (a timestamp), or 0.</summary>
     internal long Deadline;
 
-    /// <summary>When the read handle was last used (a timestamp); the scheduler's sweep closes idle ones.</summary>
-    internal long ReaderUsedAt;
+    /// <summary>When the read handle was last used (a timestamp); the engine's maintenance closes idle ones.</summary>
+    public long ReaderUsedAt => _feed.UsedAt;
 
     /// <summary>Whether a read handle is open.</summary>
-    public bool HasReader => _reader is not null;
+    public bool HasReader => _feed.IsOpen;
 
     /// <summary>One turn on a scheduler worker; says what the scheduler should do next with this log.</summary>
     public Turn Serve()
@@ -152,13 +145,8 @@ internal sealed class TopicLog
         CloseReader();
     }
 
-    /// <summary>Closes the read handle if no turn is using it and it has been idle (the scheduler's sweep, under the log's turn lock).</summary>
-    public void CloseReader()
-    {
-        _reader?.Dispose();
-        _reader = null;
-        _readerSegment = -1;
-    }
+    /// <summary>Closes the read handle (between turns: the engine's maintenance, through the scheduler, for a handle idle 10 s).</summary>
+    public void CloseReader() => _feed.Close();
 
     private void Initialize()
     {
@@ -181,8 +169,7 @@ internal sealed class TopicLog
             KafkaLog.Resuming(_context.Logger, Topic, saved.Segment, saved.Offset);
         }
 
-        _readSegment = saved.Segment;
-        _readOffset = Math.Max(saved.Offset, SegmentFile.HeaderSize);
+        _feed.Seek(saved);
         _kafkaTopic = _kafkaTopicOf();
         _context.Sender.EnsureTopic(_kafkaTopic);
         _progress.Begin(this, saved);
@@ -259,9 +246,7 @@ internal sealed class TopicLog
         var (records, bytes) = _window.Drop();
         _context.Budget.ReleaseBytes(bytes);
         _context.Budget.ReleaseRecords(records);
-        _readSegment = _checkpoint.Acked.Segment;
-        _readOffset = Math.Max(_checkpoint.Acked.Offset, SegmentFile.HeaderSize);
-        CloseReader();
+        _feed.Seek(_checkpoint.Acked);
         _replacedSince = 0;
         var wait = replaced ? TimeSpan.Zero : _backoff.Next();
         if (replaced)
@@ -290,140 +275,74 @@ internal sealed class TopicLog
             _context.Sender.EnsureTopic(kafkaTopic);
         }
 
+        try
+        {
+            return SendFromFeed();
+        }
+        finally
+        {
+            _feed.EndReading();
+        }
+    }
+
+    private FillEnd SendFromFeed()
+    {
         var settings = _context.Settings;
+        var now = _context.Time.GetTimestamp();
         var records = 0;
         long bytes = 0;
         while (true)
         {
-            if (!OpenReader(out var sealedBefore))
+            switch (_feed.Next(now, out var record, out var size, out var end))
             {
-                return FillEnd.Caught;
-            }
-
-            ReaderUsedAt = _context.Time.GetTimestamp();
-            using var cursor = new SegmentCursor(_reader!, _readOffset, bufferSize: 256 * 1024);
-            while (true)
-            {
-                var step = cursor.Next(out var record, out var size);
-                if (step == CursorStep.Record)
-                {
-                    if (!Window.Contains(record.TimestampMs))
-                    {
-                        _window.AddSkipped(_readSegment, cursor.Position, size);
-                        _readOffset = cursor.Position;
-                        continue;
-                    }
-
-                    if (records >= settings.RecordsPerTurn || bytes >= settings.BytesPerTurn)
-                    {
-                        return FillEnd.TurnUsed;
-                    }
-
-                    var generation = _context.Sender.Generation;
-                    if (!_window.Accepts(generation))
-                    {
-                        return FillEnd.ProducerReplaced; // the next turn waits out the old producer, then resends
-                    }
-
-                    if (!_context.Budget.TryTake(size))
-                    {
-                        _context.Budget.WhenAvailable(() => Wake?.Invoke(this));
-                        return FillEnd.Budget;
-                    }
-
-                    var entry = _window.AddRecord(_readSegment, cursor.Position, size, record.TimestampMs, generation);
-                    switch (_context.Sender.Send(_kafkaTopic, record, entry))
-                    {
-                        case SendOutcome.QueueFull:
-                            _window.Unsend();
-                            _context.Budget.ReleaseBytes(size);
-                            _context.Budget.ReleaseRecords(1);
-                            return FillEnd.QueueFull;
-                        case SendOutcome.Failed:
-                            _readOffset = cursor.Position;
-                            return FillEnd.Caught; // the failed entry makes the next turn recover
-                    }
-
-                    _readOffset = cursor.Position;
-                    records++;
-                    bytes += size;
-                    continue;
-                }
-
-                // Nothing whole here. While the segment is open its writer may be mid-append; once sealed
-                // (known before this read began) its last bytes are final.
-                if (!sealedBefore)
-                {
-                    if (Segments.IsSealed(_readSegment))
-                    {
-                        break; // sealed meanwhile: read it once more as final
-                    }
-
+                case FeedStep.Caught:
                     return FillEnd.Caught;
-                }
-
-                var length = RandomAccess.GetLength(_reader!);
-                if (_readOffset < length)
-                {
-                    QuarantineTail(length);
-                }
-
-                _window.AddSegmentEnd(_readSegment, _readOffset);
-                CloseReader();
-                _readSegment++;
-                _readOffset = SegmentFile.HeaderSize;
-                break;
+                case FeedStep.SegmentEnd:
+                    _window.AddSegmentEnd(_feed.Ended.Segment, _feed.Ended.Offset);
+                    continue;
             }
-        }
-    }
 
-    /// <summary>The read handle on the segment at the read position (the next known one if that is gone); false when there is none.</summary>
-    private bool OpenReader(out bool sealedBefore)
-    {
-        sealedBefore = false;
-        if (Segments.FirstFrom(_readSegment) is not { } next)
-        {
-            CloseReader();
-            return false;
-        }
-
-        sealedBefore = next.Sealed;
-        if (next.Sequence > _readSegment)
-        {
-            _readSegment = next.Sequence;
-            _readOffset = SegmentFile.HeaderSize;
-        }
-
-        if (_reader is not null && _readerSegment == _readSegment)
-        {
-            return true;
-        }
-
-        CloseReader();
-        // The sealed name first if it is known sealed; a rename between knowing and opening is tried the other way.
-        foreach (var sealedFile in next.Sealed ? new[] { true } : [false, true])
-        {
-            try
+            if (!Window.Contains(record.TimestampMs))
             {
-                _reader = SegmentCursor.OpenRead(Segments.PathOf(_readSegment, sealedFile));
-                _readerSegment = _readSegment;
-                return true;
+                _window.AddSkipped(_feed.Segment, end, size);
+                _feed.Take(end);
+                continue;
             }
-            catch (FileNotFoundException)
+
+            if (records >= settings.RecordsPerTurn || bytes >= settings.BytesPerTurn)
             {
+                return FillEnd.TurnUsed;
             }
+
+            var generation = _context.Sender.Generation;
+            if (!_window.Accepts(generation))
+            {
+                return FillEnd.ProducerReplaced; // the next turn waits out the old producer, then resends
+            }
+
+            if (!_context.Budget.TryTake(size))
+            {
+                _context.Budget.WhenAvailable(() => Wake?.Invoke(this));
+                return FillEnd.Budget;
+            }
+
+            var entry = _window.AddRecord(_feed.Segment, end, size, record.TimestampMs, generation);
+            switch (_context.Sender.Send(_kafkaTopic, record, entry))
+            {
+                case SendOutcome.QueueFull:
+                    _window.Unsend();
+                    _context.Budget.ReleaseBytes(size);
+                    _context.Budget.ReleaseRecords(1);
+                    return FillEnd.QueueFull;
+                case SendOutcome.Failed:
+                    _feed.Take(end);
+                    return FillEnd.Caught; // the failed entry makes the next turn recover
+            }
+
+            _feed.Take(end);
+            records++;
+            bytes += size;
         }
-
-        Segments.Reload(); // what is on disk is not what was signalled: take the directory's word for it
-        return false;
-    }
-
-    private void QuarantineTail(long length)
-    {
-        var path = Segments.PathOf(_readSegment, sealedFile: true);
-        var quarantine = $"{path}{SegmentFile.QuarantineMarker}{_readOffset}";
-        SegmentRecovery.CopyRange(_reader!, _readOffset, length, quarantine);
-        KafkaLog.SealedSegmentCorrupt(_context.Logger, Topic, path, _readOffset, length - _readOffset, quarantine);
     }
 
     private void Retire(long sequence)
@@ -452,26 +371,4 @@ internal sealed class TopicLog
         /// <summary>The producer was replaced while records sent with the old one wait for reports.</summary>
         ProducerReplaced,
     }
-}
-
-/// <summary>What a turn asks of the scheduler.</summary>
-internal readonly record struct Turn(bool More, TimeSpan? Wait, bool Done)
-{
-    /// <summary>Nothing to do until something happens (a signal, a report, budget).</summary>
-    public static Turn Idle => new(false, null, false);
-
-    /// <summary>More is ready now: queue the log again, behind the others.</summary>
-    public static Turn Again => new(true, null, false);
-
-    /// <summary>A replay whose job is shipped: the log is done for good.</summary>
-    public static Turn Finished => new(false, null, true);
-
-    /// <summary>Wake the log after <paramref name="wait"/> (a back-off, a checkpoint due), or earlier on a signal.</summary>
-    public static Turn WaitFor(TimeSpan wait) => new(false, wait, false);
-}
-
-/// <summary>The record times a log sends: [FromMs, ToMs). The default window holds every record.</summary>
-internal readonly record struct ShipWindow(long FromMs, long ToMs)
-{
-    public bool Contains(long timestampMs) => (FromMs == 0 && ToMs == 0) || (timestampMs >= FromMs && timestampMs < ToMs);
 }
