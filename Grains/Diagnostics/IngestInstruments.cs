@@ -42,7 +42,7 @@ internal sealed class IngestInstruments
         meter.CreateObservableGauge("ingest.disk.budget", () => _budget.MaxBytes, "By", "Ingest:MaxDiskBytes.");
         DeliveryErrors = meter.CreateCounter<long>("ingest.kafka.delivery_errors", "{record}", "Delivery reports with an error (each is retried from the checkpoint).");
         meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
-            "Messages sent to brokers, retransmissions included (librdkafka statistics); minus ingest.records.shipped, it counts retries.");
+            "Messages sent to brokers, retransmissions included (librdkafka statistics, when Kafka:ProducerSettings:statistics.interval.ms is set); minus ingest.records.shipped, it counts retries.");
     }
 
     /// <summary>The <c>topic</c> tag of a topic or topic shard (bounded, see <see cref="TopicLabels"/>).</summary>
@@ -90,13 +90,15 @@ internal sealed class IngestInstruments
         RecordsShipped.Add(records, topicTag);
     }
 
-    /// <summary>Reads librdkafka's statistics JSON (once a second) for the totals only it knows.</summary>
+    /// <summary>
+    /// Reads librdkafka's statistics JSON for the one total only it knows (<c>txmsgs</c>). The document holds
+    /// every topic and partition the producer knows, so it grows with the topics: it is scanned for the
+    /// top-level field, not parsed.
+    /// </summary>
     public void RecordProducerStatistics(string json)
     {
-        using var document = System.Text.Json.JsonDocument.Parse(json);
-        if (document.RootElement.TryGetProperty("txmsgs", out var transmitted))
+        if (TopLevelNumber(json, "txmsgs") is { } value)
         {
-            var value = transmitted.GetInt64();
             if (value < Volatile.Read(ref _transmittedCurrent))
             {
                 // A rebuilt producer starts from zero: keep the total monotonic.
@@ -105,6 +107,58 @@ internal sealed class IngestInstruments
 
             Volatile.Write(ref _transmittedCurrent, value);
         }
+    }
+
+    /// <summary>The number held by a field of the outermost object of <paramref name="json"/>, or null.</summary>
+    internal static long? TopLevelNumber(string json, string field)
+    {
+        var depth = 0;
+        var inString = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var c = json[i];
+            if (inString)
+            {
+                if (c == '\\')
+                {
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    inString = false;
+                }
+
+                continue;
+            }
+
+            switch (c)
+            {
+                case '{' or '[':
+                    depth++;
+                    break;
+                case '}' or ']':
+                    depth--;
+                    break;
+                case '"':
+                    if (depth == 1 && string.CompareOrdinal(json, i + 1, field, 0, field.Length) == 0 && i + field.Length + 2 < json.Length
+                        && json[i + field.Length + 1] == '"' && json[i + field.Length + 2] == ':')
+                    {
+                        var start = i + field.Length + 3;
+                        var end = start;
+                        while (end < json.Length && (char.IsAsciiDigit(json[end]) || json[end] == '-'))
+                        {
+                            end++;
+                        }
+
+                        return long.TryParse(json.AsSpan(start, end - start), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
+                    }
+
+                    inString = true;
+                    break;
+            }
+        }
+
+        return null;
     }
 
     public Counter<long> SegmentsDeleted { get; }

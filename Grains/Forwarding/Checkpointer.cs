@@ -11,6 +11,7 @@ namespace Ingest.Forwarding;
 /// </summary>
 internal sealed class Checkpointer(string directory, bool fsync, TimeSpan interval, TimeProvider time)
 {
+    private readonly CheckpointFile _file = new(directory);
     private long _persistedAt = long.MinValue;
 
     /// <summary>Every record before this position is acknowledged by Kafka.</summary>
@@ -25,7 +26,7 @@ internal sealed class Checkpointer(string directory, bool fsync, TimeSpan interv
     /// <summary>Loads the saved position, or starts at <paramref name="start"/> (the oldest segment on disk) when there is none or it is unreadable.</summary>
     public Checkpoint Load(Checkpoint start, out bool unreadable, out bool saved)
     {
-        var loaded = Checkpoint.Load(directory, out unreadable);
+        var loaded = _file.Load(out unreadable);
         saved = loaded is not null;
         Acked = Persisted = loaded ?? start;
         Unpersisted = 0;
@@ -57,7 +58,7 @@ internal sealed class Checkpointer(string directory, bool fsync, TimeSpan interv
             return 0;
         }
 
-        Acked.Save(directory, fsync);
+        _file.Save(Acked, fsync);
         Persisted = Acked;
         var covered = Unpersisted;
         Unpersisted = 0;

@@ -184,11 +184,43 @@ internal sealed class ForwardingEngine(
                 }
             }
 
+            RenewProducerIfMostTopicsAreIdle();
             archive.ApplyRetention();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             ForwardingLog.MaintenanceFailed(context.Logger, e);
+        }
+    }
+
+    /// <summary>
+    /// librdkafka keeps every topic its producer ever sent to and scans them all every second (measured:
+    /// ~1.5 µs per topic per second, most of a 10,000-topic silo's idle cost). When more than
+    /// <see cref="ForwardingSettings.RenewProducerAfterIdleTopics"/> of the topics it knows are idle, and more
+    /// than are in use, and nothing is in flight (so nothing is resent), a fresh producer replaces it.
+    /// </summary>
+    private void RenewProducerIfMostTopicsAreIdle()
+    {
+        if (context.Budget.Records > 0 || context.Budget.Bytes > 0)
+        {
+            return;
+        }
+
+        var builtAt = producer.BuiltAt;
+        var idleSince = context.Time.GetTimestamp() - (long)(context.Settings.IdleAfter.TotalSeconds * context.Time.TimestampFrequency);
+        int idle = 0, active = 0;
+        foreach (var log in topics.All)
+        {
+            var sent = log.LastSentAt;
+            if (sent > builtAt)
+            {
+                _ = sent < idleSince ? idle++ : active++;
+            }
+        }
+
+        if (idle > context.Settings.RenewProducerAfterIdleTopics && idle > active)
+        {
+            producer.Renew($"{idle} of the {idle + active} topics it sent to are idle");
         }
     }
 

@@ -1,7 +1,6 @@
 using Ingest.Kafka;
 using Ingest.Records;
 using Ingest.Segments;
-using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ingest.Forwarding;
@@ -26,7 +25,7 @@ internal enum FeedStep
 /// whole frame is copied to <c>&lt;segment&gt;.corrupt-&lt;offset&gt;</c> (a torn or corrupt tail) before
 /// the segment's end is reported. The file stays open between turns; the cursor's buffer does not.
 /// </summary>
-internal sealed class SegmentFeed(KnownSegments segments, string topic, ILogger logger)
+internal sealed class SegmentFeed(KnownSegments segments, string topic, ShippingContext context)
 {
     private const int BufferSize = 256 * 1024;
 
@@ -86,7 +85,7 @@ internal sealed class SegmentFeed(KnownSegments segments, string topic, ILogger 
             {
                 if (segments.IsSealed(Segment))
                 {
-                    EndReading(); // sealed meanwhile: read what is left once more, as final
+                    DropCursor(); // sealed meanwhile: read what is left once more, as final
                     continue;
                 }
 
@@ -110,19 +109,36 @@ internal sealed class SegmentFeed(KnownSegments segments, string topic, ILogger 
     /// <summary>The record last returned is taken (sent, or passed over): the position moves past it.</summary>
     public void Take(long end) => Offset = end;
 
-    /// <summary>Ends a turn's reading: the buffer goes back to the pool; the file stays open for the next turn.</summary>
+    /// <summary>
+    /// Ends a turn's reading: the buffer goes back to the pool; the file stays open for the next turn, unless
+    /// the silo already keeps <see cref="ForwardingSettings.MaxOpenReaders"/> open.
+    /// </summary>
     public void EndReading()
     {
-        _cursor?.Dispose();
-        _cursor = null;
+        DropCursor();
+        if (_file is not null && context.OpenReaders > context.Settings.MaxOpenReaders)
+        {
+            Close();
+        }
     }
 
     public void Close()
     {
-        EndReading();
-        _file?.Dispose();
-        _file = null;
+        DropCursor();
+        if (_file is not null)
+        {
+            _file.Dispose();
+            _file = null;
+            context.ReaderClosed();
+        }
+
         _fileSegment = -1;
+    }
+
+    private void DropCursor()
+    {
+        _cursor?.Dispose();
+        _cursor = null;
     }
 
     /// <summary>The file of the segment at the position (the next known one if that is gone); false when there is none.</summary>
@@ -154,6 +170,7 @@ internal sealed class SegmentFeed(KnownSegments segments, string topic, ILogger 
             {
                 _file = SegmentCursor.OpenRead(segments.PathOf(Segment, sealedFile));
                 _fileSegment = Segment;
+                context.ReaderOpened();
                 return true;
             }
             catch (FileNotFoundException)
@@ -170,6 +187,6 @@ internal sealed class SegmentFeed(KnownSegments segments, string topic, ILogger 
         var path = segments.PathOf(Segment, sealedFile: true);
         var quarantine = $"{path}{SegmentFile.QuarantineMarker}{Offset}";
         SegmentRecovery.CopyRange(_file!, Offset, length, quarantine);
-        KafkaLog.SealedSegmentCorrupt(logger, topic, path, Offset, length - Offset, quarantine);
+        KafkaLog.SealedSegmentCorrupt(context.Logger, topic, path, Offset, length - Offset, quarantine);
     }
 }

@@ -48,7 +48,7 @@ internal sealed class TopicLog
         _progress = progress;
         Window = window;
         Segments = new KnownSegments(directory);
-        _feed = new SegmentFeed(Segments, topic, context.Logger);
+        _feed = new SegmentFeed(Segments, topic, context);
         _window = new AckWindow(context.Pool, () => Wake?.Invoke(this));
         _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time);
         _backoff = new RetryBackoff(context.Settings.MaxRetryBackoff);
@@ -85,6 +85,11 @@ internal sealed class TopicLog
 
     /// <summary>Whether a read handle is open.</summary>
     public bool HasReader => _feed.IsOpen;
+
+    /// <summary>When this log last sent a record (a timestamp), or 0: which topics the producer knows and still uses.</summary>
+    public long LastSentAt => Volatile.Read(ref _lastSentAt);
+
+    private long _lastSentAt;
 
     /// <summary>One turn on a scheduler worker; says what the scheduler should do next with this log.</summary>
     public Turn Serve()
@@ -340,7 +345,11 @@ internal sealed class TopicLog
             }
 
             _feed.Take(end);
-            records++;
+            if (records++ == 0)
+            {
+                Volatile.Write(ref _lastSentAt, now);
+            }
+
             bytes += size;
         }
     }

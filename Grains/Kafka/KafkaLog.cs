@@ -20,6 +20,9 @@ internal static partial class KafkaLog
     [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Kafka producer rebuilt after {Reason} (generation {Generation}); forwarders resume from their checkpoints")]
     public static partial void ProducerRebuilt(ILogger logger, int generation, string reason);
 
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Information, Message = "Kafka producer renewed (generation {Generation}): {Reason}; the new one knows only the topics used from now on")]
+    public static partial void ProducerRenewed(ILogger logger, int generation, string reason);
+
     [LoggerMessage(EventId = 1312, Level = LogLevel.Error, Message = "Cannot build a Kafka producer from the new settings; the producer of generation {Generation} stays in use")]
     public static partial void ProducerBuildFailed(ILogger logger, Exception exception, int generation);
 

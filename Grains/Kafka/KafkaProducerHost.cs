@@ -22,14 +22,16 @@ internal sealed class KafkaProducerHost : IDisposable
     private readonly KafkaEndpoint _endpoint;
     private readonly IngestInstruments _instruments;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly IDisposable _subscription;
     private IProducer<byte[]?, byte[]>? _producer;
     private KafkaSettings? _builtFrom;
     private int _generation;
 
-    public KafkaProducerHost(LiveConfig config, KafkaEndpoint endpoint, IngestInstruments instruments, ILogger<KafkaProducerHost> logger)
+    public KafkaProducerHost(LiveConfig config, KafkaEndpoint endpoint, IngestInstruments instruments, TimeProvider time, ILogger<KafkaProducerHost> logger)
     {
+        _time = time;
         _config = config;
         _endpoint = endpoint;
         _instruments = instruments;
@@ -58,6 +60,7 @@ internal sealed class KafkaProducerHost : IDisposable
                 {
                     _builtFrom = _config.Current.Kafka;
                     _producer = Build(_builtFrom);
+                    Volatile.Write(ref _builtAt, _time.GetTimestamp());
                 }
 
                 return _producer;
@@ -79,7 +82,10 @@ internal sealed class KafkaProducerHost : IDisposable
         // from the checkpoint (at-least-once still, but per-key order may then break).
         config.MessageTimeoutMs ??= 0;
         config.LingerMs ??= 5;
-        config.StatisticsIntervalMs ??= 1000;
+        // librdkafka's statistics (the only source of ingest.kafka.messages_transmitted) describe every topic and
+        // partition the producer knows: at 1,000 topics, once a second, they cost ~30 ms of CPU per second and
+        // ~60 MB. Off unless Kafka:ProducerSettings:statistics.interval.ms asks for them.
+        config.StatisticsIntervalMs ??= 0;
         config.ClientId ??= "ingest-" + Environment.MachineName;
         return config;
     }
@@ -117,7 +123,7 @@ internal sealed class KafkaProducerHost : IDisposable
     public (string State, string? Error) State()
     {
         var errorMs = Volatile.Read(ref _lastErrorMs);
-        if (errorMs == 0 || _instruments.LastShippedMs > errorMs || DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - errorMs > 30_000)
+        if (errorMs == 0 || _instruments.LastShippedMs > errorMs || _time.GetUtcNow().ToUnixTimeMilliseconds() - errorMs > 30_000)
         {
             return ("up", null);
         }
@@ -129,7 +135,7 @@ internal sealed class KafkaProducerHost : IDisposable
     {
         KafkaLog.ProducerError(_logger, error.Code.ToString(), error.Reason, error.IsFatal);
         Volatile.Write(ref _lastError, $"{error.Code}: {error.Reason}");
-        Volatile.Write(ref _lastErrorMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Volatile.Write(ref _lastErrorMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
         if (error.IsFatal)
         {
             // Called on librdkafka's thread: replace the producer elsewhere.
@@ -137,15 +143,28 @@ internal sealed class KafkaProducerHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces the producer with a fresh one from the same settings: librdkafka keeps every topic a
+    /// producer ever sent to and scans them all every second, so when most of them went idle a new
+    /// producer, which knows only the topics used from then on, is what lets their cost go. The caller
+    /// makes sure nothing is in flight (then nothing is resent).
+    /// </summary>
+    public void Renew(string reason) => Replace(null, reason, force: true);
+
+    /// <summary>When the producer in use was built (a timestamp of the host's clock).</summary>
+    public long BuiltAt => Volatile.Read(ref _builtAt);
+
+    private long _builtAt;
+
     /// <summary>Replaces the producer (only if it is still <paramref name="expected"/>, when given) with one built from the current settings.</summary>
-    private void Replace(IProducer<byte[]?, byte[]>? expected, string reason)
+    private void Replace(IProducer<byte[]?, byte[]>? expected, string reason, bool force = false)
     {
         IProducer<byte[]?, byte[]>? old;
         lock (_gate)
         {
             var settings = _config.Current.Kafka;
             if (_producer is null || (expected is not null && !ReferenceEquals(_producer, expected))
-                || (expected is null && _builtFrom!.SameProducerAs(settings)))
+                || (expected is null && !force && _builtFrom!.SameProducerAs(settings)))
             {
                 return;
             }
@@ -164,8 +183,16 @@ internal sealed class KafkaProducerHost : IDisposable
             old = _producer;
             _producer = replacement;
             Volatile.Write(ref _builtFrom, settings);
+            Volatile.Write(ref _builtAt, _time.GetTimestamp());
             var generation = Interlocked.Increment(ref _generation);
-            KafkaLog.ProducerRebuilt(_logger, generation, reason);
+            if (force)
+            {
+                KafkaLog.ProducerRenewed(_logger, generation, reason);
+            }
+            else
+            {
+                KafkaLog.ProducerRebuilt(_logger, generation, reason);
+            }
         }
 
         Replaced?.Invoke();

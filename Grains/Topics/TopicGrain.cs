@@ -61,6 +61,7 @@ internal sealed class TopicGrain(
     private AppendCount? _appended;
     private IGrainTimer? _rotationTimer;
     private IGrainTimer? _idleTimer;
+    private Task<IGrainReminder?>? _reminderRegistration;
     private long _lastAppend;
     private bool _reminderRegistered;
     private bool _appendedSinceTick;
@@ -141,12 +142,16 @@ internal sealed class TopicGrain(
         _appendedSinceTick = false;
     }
 
+    /// <summary>Unregisters the rotation reminder; one still being registered is waited for first, so none is left behind.</summary>
     private async Task ForgetReminderAsync()
     {
         _reminderRegistered = false;
+        var registration = _reminderRegistration;
+        _reminderRegistration = null;
         try
         {
-            if (await this.GetReminder(RotationReminder) is { } reminder)
+            var reminder = (registration is null ? null : await registration) ?? await this.GetReminder(RotationReminder);
+            if (reminder is not null)
             {
                 await this.UnregisterReminder(reminder);
             }
@@ -285,7 +290,7 @@ internal sealed class TopicGrain(
         if (!_reminderRegistered)
         {
             _reminderRegistered = true;
-            _ = RegisterReminderAsync();
+            _reminderRegistration = RegisterReminderAsync(); // not awaited: no append waits for the reminder table
         }
 
         return segment;
@@ -304,16 +309,17 @@ internal sealed class TopicGrain(
             new GrainTimerCreationOptions { DueTime = due > TimeSpan.Zero ? due : TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan, Interleave = true });
     }
 
-    private async Task RegisterReminderAsync()
+    private async Task<IGrainReminder?> RegisterReminderAsync()
     {
         try
         {
-            await this.RegisterOrUpdateReminder(RotationReminder, _reminderPeriod, _reminderPeriod);
+            return await this.RegisterOrUpdateReminder(RotationReminder, _reminderPeriod, _reminderPeriod);
         }
         catch (Exception e)
         {
             _reminderRegistered = false;
             StorageLog.RotationReminderFailed(logger, e, _topic);
+            return null;
         }
     }
 

@@ -40,6 +40,7 @@ public static class SiloApp
         });
 
         builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8080");
+        builder.Services.DropOrleansServerGcNote(); // workstation GC by choice, see GcNoteFilter
         builder.Services.AddSingleton<IReadinessProbe, SiloReadinessProbe>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloActivity>());
         builder.Services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.SectionName);

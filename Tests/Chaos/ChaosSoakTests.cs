@@ -173,6 +173,7 @@ public sealed class ChaosSoakTests : IAsyncLifetime
     {
         var environment = _cluster.SiloEnvironment(data);
         environment["Kafka__ProducerSettings__reconnect.backoff.max.ms"] = "500";
+        environment["Kafka__ProducerSettings__statistics.interval.ms"] = "1000"; // retransmissions are counted
         environment["Ingest__MaxSegmentBytes"] = "8192"; // constant rotation
         environment["Ingest__RetentionDays"] = "0";
         return environment;

@@ -17,6 +17,7 @@ public class KafkaSilo : InProcessSilo
         new("Kafka:Enabled", "true"),
         new("Kafka:BootstrapServers", Kafka.BootstrapServers),
         new("Kafka:ProducerSettings:reconnect.backoff.max.ms", "500"),
+        new("Kafka:ProducerSettings:statistics.interval.ms", "1000"), // the retransmission count some tests read
         new("Kafka:Topics:clicks", "web.clicks.v1"),
         .. ExtraSettings,
     ];

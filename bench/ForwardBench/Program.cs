@@ -122,7 +122,7 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
         var instruments = new IngestInstruments(meters, new Ingest.Diagnostics.TopicLabels(config), new Ingest.Storage.DiskBudget(Options.Create(new Ingest.Options.IngestOptions()), TimeProvider.System));
         await using var endpoint = new KafkaEndpoint(config, Options.Create(new DevKafkaOptions()), NullLogger<KafkaEndpoint>.Instance);
         endpoint.Start();
-        using var producer = new KafkaProducerHost(config, endpoint, instruments, NullLogger<KafkaProducerHost>.Instance);
+        using var producer = new KafkaProducerHost(config, endpoint, instruments, TimeProvider.System, NullLogger<KafkaProducerHost>.Instance);
         _ = producer.Producer; // connect before the clock starts, as the plain producer's Build does
         // The shipper retires the segment once every record in it is acknowledged (here: deletes it).
         var shipped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

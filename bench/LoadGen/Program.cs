@@ -10,6 +10,8 @@ using System.Text;
 // keep-alive HTTP/1.1 connection, writes a pre-built request and reads the answer with plain
 // sockets (an HttpClient costs the shared cores more than the server under test). Prints one line
 // of key=value pairs.
+// With LOADGEN_TOPICS=N and a URL holding {topic}, request k goes to topic t-(k mod N) (a trickle over
+// many topics); LOADGEN_ACCEPTED=<file> then receives "topic accepted" lines, one per topic.
 if (args.Length < 5)
 {
     Console.Error.WriteLine("usage: LoadGen <url> <rate> <seconds> <connections> <body-file> [content-type]");
@@ -24,9 +26,12 @@ var connections = int.Parse(args[3], inv);
 var body = File.ReadAllBytes(args[4]);
 var contentType = args.Length > 5 ? args[5] : "application/json";
 var total = (long)(rate * seconds);
-var request = Encoding.ASCII.GetBytes(
-    $"POST {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n")
-    .Concat(body).ToArray();
+var topics = int.TryParse(Environment.GetEnvironmentVariable("LOADGEN_TOPICS"), out var n) && n > 0 ? n : 1;
+var path = Uri.UnescapeDataString(url.PathAndQuery);
+var requests = Enumerable.Range(0, topics).Select(t => Encoding.ASCII.GetBytes(
+    $"POST {path.Replace("{topic}", $"t-{t}")} HTTP/1.1\r\nHost: {url.Authority}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n")
+    .Concat(body).ToArray()).ToArray();
+var acceptedPerTopic = new long[topics];
 
 var latencies = new double[total];
 var service = new double[total];
@@ -72,11 +77,14 @@ var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
             }
 
             sent = clock.Elapsed.TotalSeconds;
-            await socket.SendAsync(request);
+            await socket.SendAsync(requests[k % topics]);
             var status = await ReadResponseAsync(socket, buffer);
             switch (status)
             {
-                case >= 200 and < 300: Interlocked.Increment(ref accepted); break;
+                case >= 200 and < 300:
+                    Interlocked.Increment(ref accepted);
+                    Interlocked.Increment(ref acceptedPerTopic[k % topics]);
+                    break;
                 case 503: Interlocked.Increment(ref unavailable); break;
                 case 429: Interlocked.Increment(ref tooMany); break;
                 default: Interlocked.Increment(ref other); break;
@@ -96,6 +104,11 @@ var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
 })).ToArray();
 await Task.WhenAll(workers);
 var elapsed = clock.Elapsed.TotalSeconds;
+
+if (Environment.GetEnvironmentVariable("LOADGEN_ACCEPTED") is { Length: > 0 } acceptedFile)
+{
+    File.WriteAllLines(acceptedFile, acceptedPerTopic.Select((count, t) => $"t-{t} {count}"));
+}
 
 latencies = latencies.Where(l => !double.IsNaN(l)).Order().ToArray();
 service = service.Where(l => !double.IsNaN(l)).Order().ToArray();
