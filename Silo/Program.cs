@@ -1,5 +1,5 @@
 using Ingest.Api.Hosting;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Silo.Commands;
 using Ingest.Storage;
 using Ingest.Silo.Hosting;

@@ -13,8 +13,10 @@
 #      records it failed to store (it caches a file handle per topic per worker).
 #   B. trickle: 1,000 topics at 10 records/s each vs 1 topic at 10,000 records/s (bench/LoadGen, open
 #      loop), each with forwarding on and off; forwarding CPU per record = (on - off) / records;
-#      202 -> Kafka latency from the silo's delivery histogram.
-#   C. outage: 1,000 topics at 2 records/s each; all brokers down OUTAGE_DOWN seconds, then up: RSS each
+#      202 -> Kafka latency from the silo's delivery histogram. Beside it, the reference: a plain
+#      Confluent.Kafka producer (same settings) sending the same paced records to the same topics —
+#      what the Kafka client alone costs per record and how late its reports come.
+#   C. outage: 1,000 topics at 10 records/s each; all brokers down OUTAGE_DOWN seconds, then up: RSS each
 #      second, every accepted record counted in Kafka, and how long after recovery until every topic's
 #      oldest unshipped record is under 5 s old.
 # Rounds of A and B are interleaved; medians are reported (the machines are shared and noisy).
@@ -85,17 +87,20 @@ for round in $(seq 1 "$ROUNDS"); do
       # shellcheck disable=SC2086
       $BENCH trickle "$SILO_DIR" "$WORK/silo" "$LOADGEN" $case "$TRICKLE_SECONDS" "$forward" | tee -a "$RAW/trickle.txt"
     done
+    # shellcheck disable=SC2086
+    $BENCH producer $case "$TRICKLE_SECONDS" | tee -a "$RAW/producer.txt"
   done
 done
 
 echo "C. outage"
 rm -rf "$WORK/silo" && mkdir -p "$WORK/silo"
-$BENCH outage "$SILO_DIR" "$WORK/silo" "$LOADGEN" 1000 2 "$OUTAGE_DOWN" | tee "$RAW/outage.txt" || echo "outage: some records missing in Kafka" | tee -a "$RAW/outage.txt"
+$BENCH outage "$SILO_DIR" "$WORK/silo" "$LOADGEN" 1000 10 "$OUTAGE_DOWN" | tee "$RAW/outage.txt" || echo "outage: some records missing in Kafka" | tee -a "$RAW/outage.txt"
 
 # ---- report
 idle() { grep " topics=$1 " "$RAW/idle.txt" | field "$2" | median; }
 aidle() { grep " topics=$1 " "$RAW/anchor-idle.txt" | field "$2" | median; }
 trickle() { grep "topics=$1 " "$RAW/trickle.txt" | grep "forward=$2" | field "$3" | median; }
+plain() { grep "topics=$1 " "$RAW/producer.txt" | field "$2" | median; }
 lo=$(echo $TOPIC_COUNTS | awk '{print $1}'); hi=$(echo $TOPIC_COUNTS | awk '{print $NF}')
 fwd() { awk -v on="$(trickle "$1" on cpu_us_per_record)" -v off="$(trickle "$1" off cpu_us_per_record)" 'BEGIN {printf "%.2f", on - off}'; }
 {
@@ -132,7 +137,18 @@ fwd() { awk -v on="$(trickle "$1" on cpu_us_per_record)" -v off="$(trickle "$1" 
   ratio=$(awk -v a="$(fwd 1000)" -v b="$(fwd 1)" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
   echo "Forwarding CPU per record, trickle / single topic: **$ratio** (target ≤ 1.5: $(awk -v r="$ratio" 'BEGIN {print (r <= 1.5 ? "met" : "**not met**")}'))."
   echo
-  echo "## C. Outage: 1,000 topics × 2 records/s, all brokers down ${OUTAGE_DOWN} s"
+  echo "The reference, same run: a plain Confluent.Kafka producer (idempotent, acks=all, lz4, linger 5 ms) sending the same paced records to the same topics, in a process of its own:"
+  echo
+  echo "| case | plain producer CPU µs/record | its report latency p50 | p99 | Ingest's forwarding µs/record ÷ the plain producer's |"
+  echo "| --- | --- | --- | --- | --- |"
+  for n in 1000 1; do
+    echo "| $n topic(s) | $(plain "$n" cpu_us_per_record) | $(plain "$n" delivery_p50_ms) ms | $(plain "$n" delivery_p99_ms) ms | $(awk -v a="$(fwd "$n")" -v b="$(plain "$n" cpu_us_per_record)" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}') |"
+  done
+  echo
+  pratio=$(awk -v a="$(plain 1000 cpu_us_per_record)" -v b="$(plain 1 cpu_us_per_record)" 'BEGIN {printf "%.1f", b > 0 ? a / b : 0}')
+  echo "The plain producer's own trickle / single-topic ratio: **$pratio**."
+  echo
+  echo "## C. Outage: 1,000 topics × 10 records/s, all brokers down ${OUTAGE_DOWN} s"
   echo
   echo '```'
   cat "$RAW/outage.txt"

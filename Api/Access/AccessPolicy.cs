@@ -6,7 +6,27 @@ using Ingest.Topics;
 namespace Ingest.Api.Access;
 
 /// <summary>How one topic is written: its shard grain keys and its record size limit.</summary>
-internal sealed record TopicRoute(string[]? ShardKeys, int MaxRecordBytes);
+internal sealed class TopicRoute(string[]? shardKeys, int maxRecordBytes)
+{
+    private int _spread;
+
+    /// <summary>The grain keys of the topic's shards (built once per configuration version), or null when it has one.</summary>
+    public string[]? ShardKeys { get; } = shardKeys;
+
+    public int MaxRecordBytes { get; } = maxRecordBytes;
+
+    /// <summary>The topic grain a request goes to: its key's shard (the same on every frontend), or for unkeyed requests the next shard in turn.</summary>
+    public string GrainKeyFor(string topic, ReadOnlySpan<byte> key, bool hasKey)
+    {
+        if (ShardKeys is not { } keys)
+        {
+            return topic;
+        }
+
+        var shard = hasKey ? TopicShards.ShardOf(key, keys.Length) : (int)((uint)Interlocked.Increment(ref _spread) % (uint)keys.Length);
+        return keys[shard];
+    }
+}
 
 /// <summary>What one producer key may do.</summary>
 internal sealed class KeyGrant(string name, bool enabled, FrozenSet<string>? topics, KeyRateLimiter? limiter)

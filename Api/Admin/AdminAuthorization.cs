@@ -35,7 +35,7 @@ internal sealed class AdminAuthorization(IOptions<AdminOptions> options)
         }
 
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        await IngestHandler.WriteProblem(context, StatusCodes.Status401Unauthorized, "Admin key required", problem);
+        await Problems.Write(context, StatusCodes.Status401Unauthorized, "Admin key required", problem);
     };
 
     private bool IsAllowed(HttpContext context, out string problem)

@@ -1,3 +1,4 @@
+using Ingest.Api.Diagnostics;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -123,10 +124,10 @@ internal sealed partial class ConfigEndpoints(IGrainFactory grains, LiveConfig l
                 await applied().ExecuteAsync(context);
                 return;
             case ConfigChangeStatus.Conflict:
-                await IngestHandler.WriteProblem(context, StatusCodes.Status409Conflict, "Configuration conflict", string.Join(" ", change.Errors));
+                await Problems.Write(context, StatusCodes.Status409Conflict, "Configuration conflict", string.Join(" ", change.Errors));
                 return;
             case ConfigChangeStatus.NotFound:
-                await IngestHandler.WriteProblem(context, StatusCodes.Status404NotFound, "Not found", string.Join(" ", change.Errors));
+                await Problems.Write(context, StatusCodes.Status404NotFound, "Not found", string.Join(" ", change.Errors));
                 return;
             default:
                 await WriteInvalid(context, change.Errors);
@@ -180,6 +181,6 @@ internal sealed partial class ConfigEndpoints(IGrainFactory grains, LiveConfig l
         return "ik_" + Base64Url.EncodeToString(random);
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Admin {Method} {Path}: cluster configuration is now version {Version}")]
+    [LoggerMessage(EventId = (int)ApiEventCode.ConfigChanged, Level = LogLevel.Information, Message = "Admin {Method} {Path}: cluster configuration is now version {Version}")]
     private static partial void ConfigChanged(ILogger logger, string method, string path, long version);
 }

@@ -25,7 +25,7 @@ internal sealed class ReplayEndpoints(IGrainFactory grains, TimeProvider time)
     {
         if (!TryReadRequest(await ReadSmallBodyAsync(context), out var topic, out var from, out var to, out var problem))
         {
-            await IngestHandler.WriteProblem(context, StatusCodes.Status400BadRequest, "Invalid replay request", problem);
+            await Problems.Write(context, StatusCodes.Status400BadRequest, "Invalid replay request", problem);
             return;
         }
 
@@ -33,7 +33,7 @@ internal sealed class ReplayEndpoints(IGrainFactory grains, TimeProvider time)
         var statuses = await OnEverySilo(forwarder => forwarder.StartReplay(request));
         if (statuses is null)
         {
-            await IngestHandler.WriteProblem(context, StatusCodes.Status409Conflict, "Forwarding disabled",
+            await Problems.Write(context, StatusCodes.Status409Conflict, "Forwarding disabled",
                 "Forwarding to Kafka is disabled (Kafka:Enabled=false): there is nothing to replay into.");
             return;
         }
@@ -47,14 +47,14 @@ internal sealed class ReplayEndpoints(IGrainFactory grains, TimeProvider time)
         var id = context.GetRouteValue("id") as string ?? string.Empty;
         if (!IsValidId(id))
         {
-            await IngestHandler.WriteProblem(context, StatusCodes.Status404NotFound, "Unknown replay", $"No replay has the id '{id}'.");
+            await Problems.Write(context, StatusCodes.Status404NotFound, "Unknown replay", $"No replay has the id '{id}'.");
             return;
         }
 
         var statuses = (await OnEverySilo(forwarder => forwarder.GetReplay(id)))?.OfType<ReplayStatus>().ToList();
         if (statuses is null || statuses.Count == 0)
         {
-            await IngestHandler.WriteProblem(context, StatusCodes.Status404NotFound, "Unknown replay", $"No silo knows a replay with the id '{id}'.");
+            await Problems.Write(context, StatusCodes.Status404NotFound, "Unknown replay", $"No silo knows a replay with the id '{id}'.");
             return;
         }
 

@@ -13,8 +13,6 @@ internal sealed class RequestGate(IOptions<IngestApiOptions> options)
     private readonly int _max = options.Value.MaxConcurrentRequests;
     private int _inProgress;
 
-    public int InProgress => Volatile.Read(ref _inProgress);
-
     public bool TryEnter()
     {
         if (Interlocked.Increment(ref _inProgress) <= _max)

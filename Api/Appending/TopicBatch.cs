@@ -22,8 +22,6 @@ internal sealed class TopicBatch
 
     public int RecordCount { get; private set; }
 
-    public int Capacity => _buffer.Length;
-
     /// <summary>
     /// Completed by the sender after it has started the next call; the waiting requests continue inline
     /// on that thread (no thread-pool hand-off per request).

@@ -23,9 +23,12 @@ internal sealed class ApiInstruments
     private readonly Counter<long> _rejected;
     private readonly Histogram<double> _ackDuration;
 
-    public ApiInstruments(IMeterFactory meters, TopicLabels labels)
+    private readonly TimeProvider _time;
+
+    public ApiInstruments(IMeterFactory meters, TopicLabels labels, TimeProvider time)
     {
         _labels = labels;
+        _time = time;
         var meter = meters.Create(MeterName);
         _recordsReceived = meter.CreateCounter<long>("ingest.records.received", "{record}", "Records in well-formed, authorized requests, handed to the cluster (202 or 503).");
         _bytesReceived = meter.CreateCounter<long>("ingest.bytes.received", "By", "Request body bytes (after gzip) of those requests.");
@@ -45,10 +48,11 @@ internal sealed class ApiInstruments
         _bytesReceived.Add(bytes, topicTag);
     }
 
+    /// <param name="startedTimestamp">The request's arrival, a timestamp of the injected <see cref="TimeProvider"/>.</param>
     public void Accepted(KeyValuePair<string, object?> topicTag, int records, long startedTimestamp)
     {
         _recordsAccepted.Add(records, topicTag);
-        _ackDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, topicTag);
+        _ackDuration.Record(_time.GetElapsedTime(startedTimestamp).TotalSeconds, topicTag);
     }
 
     /// <summary>Counts a finished request that was refused (status 400 and up), by the reason it carries or its status.</summary>

@@ -8,6 +8,8 @@ internal enum ApiEventCode
     AppendCallFailed = 2000,
     RequestRejected = 2001,
     ClusterUnreachable = 2002,
+    KeyOverRate = 2003,
+    ConfigChanged = 2101,
 }
 
 internal static partial class ApiLog
@@ -23,4 +25,8 @@ internal static partial class ApiLog
     [LoggerMessage(EventId = (int)ApiEventCode.ClusterUnreachable, Level = LogLevel.Warning,
         Message = "No gateway reachable yet (attempt {Attempt}); retrying")]
     public static partial void ClusterUnreachable(ILogger logger, Exception exception, int attempt);
+
+    [LoggerMessage(EventId = (int)ApiEventCode.KeyOverRate, Level = LogLevel.Debug,
+        Message = "Request with key {Key} rejected with 429: over its rate limit on this frontend")]
+    public static partial void KeyOverRate(ILogger logger, string key);
 }

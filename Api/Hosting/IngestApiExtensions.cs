@@ -36,7 +36,10 @@ public static class IngestApiExtensions
         services.AddSingleton<Access.AccessControl>();
         services.AddSingleton<TopicAppender>();
         services.AddSingleton<RequestGate>();
+        services.AddSingleton<RequestAdmission>();
+        services.AddSingleton<IngestAnswers>();
         services.AddSingleton<IngestHandler>();
+        services.AddSingleton<Health.HealthEndpoints>();
         services.AddSingleton<Admin.ReplayEndpoints>();
         services.AddSingleton<Admin.ConfigEndpoints>();
         services.AddSingleton<Status.StatusEndpoints>();
@@ -94,8 +97,9 @@ public static class IngestApiExtensions
         endpoints.MapPost("/v1/admin/keys", admin.Guard(config.CreateKey));
         endpoints.MapDelete("/v1/admin/keys/{name}", admin.Guard(config.DeleteKey));
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
-        endpoints.MapGet("/healthz", (RequestDelegate)IngestHandler.Healthz);
-        endpoints.MapGet("/readyz", (RequestDelegate)handler.Readyz);
+        var health = endpoints.ServiceProvider.GetRequiredService<Health.HealthEndpoints>();
+        endpoints.MapGet("/healthz", (RequestDelegate)Health.HealthEndpoints.Healthz);
+        endpoints.MapGet("/readyz", (RequestDelegate)health.Readyz);
     }
 
     /// <summary>POST /v1/topics/{topic} or POST /v1/topics/{topic}/batch, by shape only.</summary>

@@ -40,12 +40,8 @@ public sealed class IngestApiOptions
     /// <summary>Seconds a client is told to wait (Retry-After) on a 503. Default 1.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
-    /// <summary>
-    /// Shards of hot topics, <c>Ingest:Shards:&lt;topic&gt;=N</c> (default 1 for every topic): the topic's
-    /// appends spread over N topic grains (see <c>TopicShards</c>). Every frontend must use the same
-    /// values, or keyed records of one key could land in two shards and lose their relative order.
-    /// </summary>
-    public Dictionary<string, int> Shards { get; set; } = new(StringComparer.Ordinal);
+    // Ingest:Shards:<topic> and Ingest:Topics:<topic>:* seed the cluster configuration (ConfigSeed); frontends
+    // route by the cluster's copy, the same on every node.
 }
 
 internal sealed class IngestApiOptionsValidator : IValidateOptions<IngestApiOptions>
@@ -81,14 +77,6 @@ internal sealed class IngestApiOptionsValidator : IValidateOptions<IngestApiOpti
         if (options.RetryAfterSeconds is < 1 or > 3600)
         {
             errors.Add($"Ingest:RetryAfterSeconds must be between 1 and 3600 (was {options.RetryAfterSeconds}).");
-        }
-
-        foreach (var (topic, shards) in options.Shards)
-        {
-            if (!Ingest.Topics.TopicName.IsValid(topic) || shards is < 1 or > Ingest.Topics.TopicShards.MaxShards)
-            {
-                errors.Add($"Ingest:Shards:{topic} must name a valid topic and be between 1 and {Ingest.Topics.TopicShards.MaxShards} (was {shards}).");
-            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -7,14 +7,6 @@ namespace Ingest.Topics;
 [Alias("ingest.forwarder")]
 public interface IForwarderGrain : IGrainWithStringKey
 {
-    /// <summary>Starts shipping every topic found on disk (leftovers included). Idempotent.</summary>
-    [Alias("start")]
-    Task Start();
-
-    /// <summary>Stops reading, lets the batch in flight finish (bounded), persists checkpoints.</summary>
-    [Alias("stop")]
-    Task Stop();
-
     [Alias("status")]
     Task<IReadOnlyList<TopicForwardingStatus>> GetStatus();
 

@@ -20,7 +20,7 @@ namespace Ingest.Archive;
 /// </summary>
 internal sealed class SegmentArchive
 {
-    public const string DirectoryName = "archive";
+    public const string DirectoryName = SegmentStore.ArchiveDirectoryName;
     private const string DayFormat = "yyyyMMdd";
 
     private readonly SegmentStore _store;

@@ -1,3 +1,4 @@
+using Ingest.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Orleans.Utilities;
@@ -20,6 +21,7 @@ internal sealed class ConfigState
 internal sealed partial class ConfigGrain(
     [PersistentState("config", ConfigGrain.StorageName)] IPersistentState<ConfigState> state,
     IConfiguration settings,
+    TimeProvider time,
     ILogger<ConfigGrain> logger) : Grain, IConfigGrain
 {
     public const string StorageName = "ingest-config";
@@ -127,7 +129,7 @@ internal sealed partial class ConfigGrain(
     public Task<ClusterConfig?> Subscribe(IConfigObserver observer, string node, long knownVersion)
     {
         _observers.Subscribe(observer, observer);
-        _nodes[observer] = new ConfigNode(node, knownVersion, DateTime.UtcNow);
+        _nodes[observer] = new ConfigNode(node, knownVersion, time.GetUtcNow().UtcDateTime);
         return Task.FromResult(knownVersion < Current.Version ? Current : null);
     }
 
@@ -140,7 +142,7 @@ internal sealed partial class ConfigGrain(
 
     public Task<IReadOnlyList<ConfigNode>> Nodes()
     {
-        var expired = DateTime.UtcNow - SubscriptionLifetime;
+        var expired = time.GetUtcNow().UtcDateTime - SubscriptionLifetime;
         foreach (var gone in _nodes.Where(entry => entry.Value.LastSeenUtc < expired).Select(entry => entry.Key).ToList())
         {
             _nodes.Remove(gone);
@@ -178,10 +180,10 @@ internal sealed partial class ConfigGrain(
 
     private ConfigChange Refused(ConfigChangeStatus status, string error) => new(status, Current, [error]);
 
-    [LoggerMessage(EventId = 1710, Level = LogLevel.Information, Message = "Cluster configuration seeded from this silo's settings: {Topics} topic entries, {Keys} producer keys")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ConfigSeeded, Level = LogLevel.Information, Message = "Cluster configuration seeded from this silo's settings: {Topics} topic entries, {Keys} producer keys")]
     private static partial void Seeded(ILogger logger, int topics, int keys);
 
     // What changed is named, never the content: a configuration holds key hashes and Kafka credentials.
-    [LoggerMessage(EventId = 1711, Level = LogLevel.Information, Message = "Cluster configuration is now version {Version} ({What})")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ConfigChanged, Level = LogLevel.Information, Message = "Cluster configuration is now version {Version} ({What})")]
     private static partial void Changed(ILogger logger, long version, string what);
 }

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Ingest.Kafka;
 using Ingest.Topics;
 
 namespace Ingest.Configuration;
@@ -152,7 +151,7 @@ internal static partial class ConfigRules
 
     private static void ValidateKafka(KafkaSettings kafka, List<string> errors)
     {
-        if (kafka.BootstrapServers is not null && (string.IsNullOrWhiteSpace(kafka.BootstrapServers) || !KafkaOptionsValidator.IsBrokerList(kafka.BootstrapServers)))
+        if (kafka.BootstrapServers is not null && (string.IsNullOrWhiteSpace(kafka.BootstrapServers) || !IsBrokerList(kafka.BootstrapServers)))
         {
             errors.Add($"kafka.bootstrapServers must be host:port[,host:port...] or null for the embedded development broker (was '{kafka.BootstrapServers}').");
         }
@@ -169,12 +168,22 @@ internal static partial class ConfigRules
             {
                 errors.Add($"kafka.producerSettings: '{setting}' needs a name and a string value.");
             }
-            else if (KafkaOptionsValidator.Fixed.Contains(setting, StringComparer.OrdinalIgnoreCase))
+            else if (FixedProducerSettings.Contains(setting, StringComparer.OrdinalIgnoreCase))
             {
                 errors.Add($"kafka.producerSettings.{setting} cannot be set: idempotence, acks=all and the broker list (kafka.bootstrapServers) are fixed by Ingest.");
             }
         }
     }
+
+    /// <summary>Producer properties Ingest sets itself: its promise rests on them.</summary>
+    internal static readonly string[] FixedProducerSettings = ["enable.idempotence", "acks", "request.required.acks", "bootstrap.servers"];
+
+    internal static bool IsBrokerList(string value) =>
+        value.Split(',').All(entry =>
+        {
+            var colon = entry.Trim().LastIndexOf(':');
+            return colon > 0 && int.TryParse(entry.Trim()[(colon + 1)..], out var port) && port is > 0 and <= 65535;
+        });
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial Regex KeyName();

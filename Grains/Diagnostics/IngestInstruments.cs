@@ -11,13 +11,16 @@ internal sealed class IngestInstruments
     public const string ReasonTag = "reason";
 
     private readonly TopicLabels _labels;
-    private readonly Storage.DiskBudget _budget;
+    private readonly IDiskUsage _budget;
     private Func<IEnumerable<Topics.TopicForwardingStatus>> _topics = () => [];
 
-    public IngestInstruments(IMeterFactory meterFactory, TopicLabels labels, Storage.DiskBudget budget)
+    private readonly TimeProvider _time;
+
+    public IngestInstruments(IMeterFactory meterFactory, TopicLabels labels, IDiskUsage budget, TimeProvider? time = null)
     {
         _labels = labels;
         _budget = budget;
+        _time = time ?? TimeProvider.System;
         var meter = meterFactory.Create(MeterName);
         RecordsAppended = meter.CreateCounter<long>("ingest.records.appended", "{record}", "Records written to a segment with the configured durability.");
         BytesAppended = meter.CreateCounter<long>("ingest.bytes.appended", "By", "Framed bytes written to segments.");
@@ -58,7 +61,7 @@ internal sealed class IngestInstruments
 
     private IEnumerable<Measurement<double>> OldestAge()
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         return _topics()
             .GroupBy(status => _labels.LabelFor(status.Topic))
             .Select(group =>
@@ -86,7 +89,7 @@ internal sealed class IngestInstruments
     public void AddShipped(long records, KeyValuePair<string, object?> topicTag)
     {
         Interlocked.Add(ref _shippedTotal, records);
-        Volatile.Write(ref _lastShippedMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Volatile.Write(ref _lastShippedMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
         RecordsShipped.Add(records, topicTag);
     }
 

@@ -14,11 +14,11 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = (int)IngestEventCode.SegmentSealed, Level = LogLevel.Information,
         Message = "Segment {Path} sealed at {Bytes} bytes ({Reason})")]
-    public static partial void SegmentSealed(ILogger logger, string path, long bytes, Rotation.SealReason reason);
+    public static partial void SegmentSealed(ILogger logger, string path, long bytes, string reason);
 
     [LoggerMessage(EventId = (int)IngestEventCode.SegmentRecovered, Level = LogLevel.Information,
         Message = "Segment {Path} recovered after an unclean stop: {Records} record(s), {Bytes} bytes, tail {Outcome}")]
-    public static partial void SegmentRecovered(ILogger logger, string path, long records, long bytes, Segments.ScanEnd outcome);
+    public static partial void SegmentRecovered(ILogger logger, string path, long records, long bytes, string outcome);
 
     [LoggerMessage(EventId = (int)IngestEventCode.SegmentTornTailTruncated, Level = LogLevel.Warning,
         Message = "Segment {Path}: torn tail of {CutBytes} bytes at offset {Offset} truncated (a write that never completed; it was not acknowledged)")]

@@ -5,7 +5,7 @@ namespace Ingest.Forwarding;
 /// <summary>
 /// The forwarding grain of one silo: keyed by the silo's address, placed on that silo, and refusing to
 /// activate on any other silo (it must read this silo's disk). It is the cluster-facing handle of the
-/// silo's <see cref="ForwardingEngine"/> (status, replay, start/stop). The engine itself lives as long
+/// silo's <see cref="ForwardingEngine"/> (status, replay; <see cref="ForwarderLifecycle"/> starts and stops the engine). The engine itself lives as long
 /// as the silo, not as long as this activation: the runtime may deactivate a grain at any time (after
 /// another silo died, directory changes were measured doing exactly that), and shipping must not stop
 /// with it.
@@ -29,18 +29,6 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.DiskBudget
 
         return Task.CompletedTask;
     }
-
-    public Task Start()
-    {
-        if (kafka.Value.Enabled)
-        {
-            engine.Start();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public Task Stop() => engine.StopAsync(StopGrace);
 
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
 

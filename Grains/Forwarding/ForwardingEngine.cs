@@ -1,3 +1,4 @@
+using Ingest.Diagnostics;
 using Ingest.Archive;
 using Ingest.Kafka;
 using Ingest.Storage;
@@ -241,7 +242,7 @@ internal sealed class ForwardingEngine(
 
 internal static partial class ForwardingLog
 {
-    [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Forwarding maintenance (new topic directories, retention) failed; retried in 10 seconds")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ForwardingMaintenanceFailed, Level = LogLevel.Warning, Message = "Forwarding maintenance (new topic directories, retention) failed; retried in 10 seconds")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayStarted, Level = LogLevel.Information,

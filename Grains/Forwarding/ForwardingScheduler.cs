@@ -130,7 +130,7 @@ internal sealed class ForwardingScheduler : IAsyncDisposable
             }
             catch (Exception e)
             {
-                KafkaLog.ShipperCrashed(_logger, e, log.Topic);
+                KafkaLog.TurnFailed(_logger, e, log.Topic);
                 turn = Turn.WaitFor(TimeSpan.FromSeconds(1));
             }
 

@@ -26,6 +26,7 @@ internal sealed class TopicLog
     private readonly TopicProgress _progress;
     private readonly Action? _finished;
     private readonly SegmentFeed _feed;
+    private readonly SendPass _send;
     private RetryBackoff _backoff;
     private bool _initialized;
     private bool _reload;
@@ -50,6 +51,7 @@ internal sealed class TopicLog
         Segments = new KnownSegments(directory);
         _feed = new SegmentFeed(Segments, topic, context);
         _window = new AckWindow(context.Pool, () => Wake?.Invoke(this));
+        _send = new SendPass(context, _feed, _window, window, () => Wake?.Invoke(this));
         _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time);
         _backoff = new RetryBackoff(context.Settings.MaxRetryBackoff);
     }
@@ -87,9 +89,7 @@ internal sealed class TopicLog
     public bool HasReader => _feed.IsOpen;
 
     /// <summary>When this log last sent a record (a timestamp), or 0: which topics the producer knows and still uses.</summary>
-    public long LastSentAt => Volatile.Read(ref _lastSentAt);
-
-    private long _lastSentAt;
+    public long LastSentAt => _send.LastSentAt;
 
     /// <summary>One turn on a scheduler worker; says what the scheduler should do next with this log.</summary>
     public Turn Serve()
@@ -280,78 +280,7 @@ internal sealed class TopicLog
             _context.Sender.EnsureTopic(kafkaTopic);
         }
 
-        try
-        {
-            return SendFromFeed();
-        }
-        finally
-        {
-            _feed.EndReading();
-        }
-    }
-
-    private FillEnd SendFromFeed()
-    {
-        var settings = _context.Settings;
-        var now = _context.Time.GetTimestamp();
-        var records = 0;
-        long bytes = 0;
-        while (true)
-        {
-            switch (_feed.Next(now, out var record, out var size, out var end))
-            {
-                case FeedStep.Caught:
-                    return FillEnd.Caught;
-                case FeedStep.SegmentEnd:
-                    _window.AddSegmentEnd(_feed.Ended.Segment, _feed.Ended.Offset);
-                    continue;
-            }
-
-            if (!Window.Contains(record.TimestampMs))
-            {
-                _window.AddSkipped(_feed.Segment, end, size);
-                _feed.Take(end);
-                continue;
-            }
-
-            if (records >= settings.RecordsPerTurn || bytes >= settings.BytesPerTurn)
-            {
-                return FillEnd.TurnUsed;
-            }
-
-            var generation = _context.Sender.Generation;
-            if (!_window.Accepts(generation))
-            {
-                return FillEnd.ProducerReplaced; // the next turn waits out the old producer, then resends
-            }
-
-            if (!_context.Budget.TryTake(size))
-            {
-                _context.Budget.WhenAvailable(() => Wake?.Invoke(this));
-                return FillEnd.Budget;
-            }
-
-            var entry = _window.AddRecord(_feed.Segment, end, size, record.TimestampMs, generation);
-            switch (_context.Sender.Send(_kafkaTopic, record, entry))
-            {
-                case SendOutcome.QueueFull:
-                    _window.Unsend();
-                    _context.Budget.ReleaseBytes(size);
-                    _context.Budget.ReleaseRecords(1);
-                    return FillEnd.QueueFull;
-                case SendOutcome.Failed:
-                    _feed.Take(end);
-                    return FillEnd.Caught; // the failed entry makes the next turn recover
-            }
-
-            _feed.Take(end);
-            if (records++ == 0)
-            {
-                Volatile.Write(ref _lastSentAt, now);
-            }
-
-            bytes += size;
-        }
+        return _send.Run(_kafkaTopic);
     }
 
     private void Retire(long sequence)
@@ -361,23 +290,5 @@ internal sealed class TopicLog
             Segments.Retired(sequence);
             KafkaLog.SegmentShipped(_context.Logger, Topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension));
         }
-    }
-
-    private enum FillEnd
-    {
-        /// <summary>Nothing whole left to read now.</summary>
-        Caught,
-
-        /// <summary>The turn's share is sent; more is waiting.</summary>
-        TurnUsed,
-
-        /// <summary>The silo's budget is spent; the log waits to be woken.</summary>
-        Budget,
-
-        /// <summary>The producer's queue is full.</summary>
-        QueueFull,
-
-        /// <summary>The producer was replaced while records sent with the old one wait for reports.</summary>
-        ProducerReplaced,
     }
 }

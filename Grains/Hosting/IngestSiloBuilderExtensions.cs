@@ -31,9 +31,12 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<IngestInstruments>();
         services.TryAddSingleton<AppendCounts>();
         services.TryAddSingleton<DiskBudget>();
+        services.TryAddSingleton<IDiskUsage>(sp => sp.GetRequiredService<DiskBudget>());
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
         services.TryAddSingleton<Archive.SegmentArchive>();
+        services.TryAddSingleton(sp => new Topics.DiskRoom(sp.GetRequiredService<DiskBudget>(), sp.GetRequiredService<Archive.SegmentArchive>()));
+        services.TryAddSingleton<Topics.TopicWriters>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
         services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();
         services.AddPlacementDirector<ForwarderPlacement, ForwarderPlacementDirector>();
@@ -41,6 +44,8 @@ public static class IngestSiloBuilderExtensions
         // The cluster configuration: this silo's copy, and the configuration grain's storage (a file in the
         // data directory unless the host registered another, e.g. Redis, under the same name first).
         services.AddLiveConfig();
+        services.AddOptions<ConfigSeedCheck>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConfigSeedCheck>, ConfigSeedValidator>());
         services.TryAddKeyedSingleton<IGrainStorage>(ConfigGrain.StorageName, (sp, _) => FileGrainStorage.Create(sp, sp.GetRequiredService<IOptions<IngestOptions>>().Value));
 
         // Forwarding to Kafka (sections Kafka and DevKafka).

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Ingest.Configuration;
 using Ingest.Diagnostics;
-using Ingest.Kafka.DevBroker;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,13 +9,15 @@ namespace Ingest.Kafka;
 /// <summary>
 /// Where this silo's Kafka is: the brokers of the cluster configuration (<c>kafka.bootstrapServers</c>),
 /// or — when it names none — the in-memory development broker, started here on a fixed address and
-/// announced loudly. The development broker starts only when it is the destination.
+/// announced loudly. The development broker starts only when it is the destination, and only on a host
+/// that has one (<see cref="IDevelopmentBrokers"/>, registered by the Silo).
 /// </summary>
-internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions> dev, ILogger<KafkaEndpoint> logger) : IAsyncDisposable
+internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions> dev, IEnumerable<IDevelopmentBrokers> brokers, ILogger<KafkaEndpoint> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, bool> _createdTopics = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private MockKafkaCluster? _devBroker;
+    private readonly IDevelopmentBrokers? _brokers = brokers.FirstOrDefault();
+    private IDevelopmentBroker? _devBroker;
     private string? _announced;
 
     /// <summary>The brokers of <paramref name="settings"/>, or the development broker's address (starting it) when it names none.</summary>
@@ -37,8 +38,8 @@ internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions>
 
     /// <summary>
     /// Before the silo starts: if this node would start the development broker (its configuration names no
-    /// brokers), its fixed ports must be free, or the silo is refused with <see cref="DevBrokerPortInUseException"/>
-    /// before anything else starts (the broker itself starts only when forwarding does).
+    /// brokers), its fixed ports must be free, or the silo is refused (the development broker's port-in-use
+    /// exception) before anything else starts (the broker itself starts only when forwarding does).
     /// </summary>
     public void EnsureDevBrokerCanStart()
     {
@@ -52,14 +53,23 @@ internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions>
             throw new InvalidSettingException(NoBrokers);
         }
 
+        if (_brokers is null)
+        {
+            throw new InvalidSettingException(NoDevBrokerHere);
+        }
+
         if (dev.Value.Port > 0)
         {
-            MockKafkaCluster.EnsurePortsFree(dev.Value.Port, dev.Value.Brokers);
+            _brokers.EnsurePortsFree(dev.Value.Port, dev.Value.Brokers);
         }
     }
 
     private const string NoBrokers =
         "Kafka:BootstrapServers is not set, and DevKafka:Enabled=false forbids the in-memory development broker: " +
+        "set Kafka:BootstrapServers (environment Kafka__BootstrapServers) to your Kafka brokers.";
+
+    private const string NoDevBrokerHere =
+        "Kafka:BootstrapServers is not set, and this host has no in-memory development broker: " +
         "set Kafka:BootstrapServers (environment Kafka__BootstrapServers) to your Kafka brokers.";
 
     public bool IsDevBroker => _devBroker is not null && config.Current.Kafka.BootstrapServers is null;
@@ -76,23 +86,23 @@ internal sealed class KafkaEndpoint(LiveConfig config, IOptions<DevKafkaOptions>
         }
     }
 
-    private MockKafkaCluster DevBroker()
+    private IDevelopmentBroker DevBroker()
     {
         if (Volatile.Read(ref _devBroker) is { } running)
         {
             return running;
         }
 
-        if (!dev.Value.Enabled)
+        if (!dev.Value.Enabled || _brokers is null)
         {
-            throw new InvalidOperationException(NoBrokers);
+            throw new InvalidOperationException(_brokers is null ? NoDevBrokerHere : NoBrokers);
         }
 
         lock (_gate)
         {
             if (_devBroker is null)
             {
-                _devBroker = MockKafkaCluster.Start(dev.Value.Brokers, dev.Value.Port);
+                _devBroker = _brokers.Start(dev.Value.Brokers, dev.Value.Port);
                 KafkaLog.DevBrokerStarted(logger, _devBroker.BootstrapServers);
             }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Ingest.Kafka;
 
-/// <summary>Where records go, section <c>Kafka</c>.</summary>
+/// <summary>How this silo forwards, section <c>Kafka</c> (where records go is the cluster configuration's <c>kafka</c>).</summary>
 public sealed class KafkaOptions
 {
     public const string SectionName = "Kafka";
@@ -14,28 +14,17 @@ public sealed class KafkaOptions
     /// </summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>
-    /// Kafka's <c>bootstrap.servers</c>. Empty (the default): the silo starts the in-memory development
-    /// broker (section <c>DevKafka</c>) and ships there.
-    /// </summary>
-    public string? BootstrapServers { get; set; }
+    // Kafka:BootstrapServers, Kafka:ProducerSettings:* and Kafka:Topics:* are not options of this class: they
+    // seed the cluster configuration (ConfigSeed), which is what the running code reads, and are checked
+    // at start by the cluster configuration's rules (ConfigRules), like any later change.
 
     /// <summary>
-    /// librdkafka producer properties (<c>linger.ms</c>, <c>batch.size</c>, <c>compression.type</c>,
-    /// SASL/TLS settings …). Idempotence and <c>acks=all</c> are fixed: the forwarder's promise rests on them.
-    /// </summary>
-    public Dictionary<string, string> ProducerSettings { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>Ingest topic → Kafka topic, where they differ. By default a record goes to the Kafka topic of its own name.</summary>
-    public Dictionary<string, string> Topics { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// Records one topic's forwarder may have sent without a delivery report. Bounds the memory held
-    /// whatever the backlog, and the duplicates a crash can cause. Default 20,000.
+    /// Records this silo's forwarding may have sent and not yet checkpointed, over all its topics. Bounds the
+    /// memory held whatever the backlog and the number of topics, and the duplicates a crash can cause. Default 20,000.
     /// </summary>
     public int MaxInFlightRecords { get; set; } = 20_000;
 
-    /// <summary>Value and key bytes one topic's forwarder may have in flight. Default 16 MiB.</summary>
+    /// <summary>Value and key bytes this silo's forwarding may have sent and not yet had acknowledged, over all its topics. Default 16 MiB.</summary>
     public long MaxInFlightBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>How often the shipped position is persisted while records flow. Default 200 ms.</summary>
@@ -43,8 +32,6 @@ public sealed class KafkaOptions
 
     /// <summary>Longest wait between attempts after a delivery error (the wait doubles from 100 ms). Default 5 s.</summary>
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(5);
-
-    public string KafkaTopicFor(string topic) => Topics.TryGetValue(topic, out var kafkaTopic) ? kafkaTopic : topic;
 }
 
 /// <summary>The in-memory development broker, section <c>DevKafka</c>; used only when <c>Kafka:BootstrapServers</c> is empty.</summary>
@@ -71,29 +58,10 @@ public sealed class DevKafkaOptions
 
 internal sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
 {
-    internal static readonly string[] Fixed = ["enable.idempotence", "acks", "request.required.acks", "bootstrap.servers"];
 
     public ValidateOptionsResult Validate(string? name, KafkaOptions options)
     {
         var errors = new List<string>();
-        if (!string.IsNullOrWhiteSpace(options.BootstrapServers) && !IsBrokerList(options.BootstrapServers))
-        {
-            errors.Add($"Kafka:BootstrapServers must be host:port[,host:port...] (was '{options.BootstrapServers}').");
-        }
-
-        foreach (var key in options.ProducerSettings.Keys.Where(k => Fixed.Contains(k, StringComparer.OrdinalIgnoreCase)))
-        {
-            errors.Add($"Kafka:ProducerSettings:{key} cannot be set: idempotence, acks=all and the broker list are fixed by Ingest.");
-        }
-
-        foreach (var (ingestTopic, kafkaTopic) in options.Topics)
-        {
-            if (!TopicName.IsValid(kafkaTopic))
-            {
-                errors.Add($"Kafka:Topics:{ingestTopic} must be a valid Kafka topic name (was '{kafkaTopic}').");
-            }
-        }
-
         if (options.MaxInFlightRecords <= 0)
         {
             errors.Add($"Kafka:MaxInFlightRecords must be positive (was {options.MaxInFlightRecords}).");
@@ -111,13 +79,6 @@ internal sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
-
-    internal static bool IsBrokerList(string value) =>
-        value.Split(',').All(entry =>
-        {
-            var colon = entry.Trim().LastIndexOf(':');
-            return colon > 0 && int.TryParse(entry.Trim()[(colon + 1)..], out var port) && port is > 0 and <= 65535;
-        });
 }
 
 internal sealed class DevKafkaOptionsValidator : IValidateOptions<DevKafkaOptions>

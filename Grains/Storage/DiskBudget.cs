@@ -8,7 +8,7 @@ namespace Ingest.Storage;
 /// <see cref="IngestOptions.MaxDiskBytes"/> or leave less than <see cref="IngestOptions.MinFreeDiskBytes"/>
 /// free on the file system. Reservation is lock-free; free space is sampled at most once a second.
 /// </summary>
-internal sealed class DiskBudget(IOptions<IngestOptions> options, TimeProvider time)
+internal sealed class DiskBudget(IOptions<IngestOptions> options, TimeProvider time) : Diagnostics.IDiskUsage
 {
     private static readonly TimeSpan FreeSpaceSampleInterval = TimeSpan.FromSeconds(1);
 

@@ -33,6 +33,9 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
         SegmentsRoot = Path.Combine(Root, "segments");
     }
 
+    /// <summary>The data directory's folder of shipped segments (its layout is <c>Archive/SegmentArchive.cs</c>'s).</summary>
+    public const string ArchiveDirectoryName = "archive";
+
     public string Root { get; }
 
     public string SegmentsRoot { get; }
@@ -94,7 +97,7 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
         }
 
         // Archived segments count against the budget too (see Archive/SegmentArchive.cs).
-        var archive = Path.Combine(Root, Archive.SegmentArchive.DirectoryName);
+        var archive = Path.Combine(Root, ArchiveDirectoryName);
         if (Directory.Exists(archive))
         {
             foreach (var file in Directory.EnumerateFiles(archive, "*", SearchOption.AllDirectories))
@@ -146,7 +149,7 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             return report.QuarantinePath!;
         }
 
-        StorageLog.SegmentRecovered(_logger, activePath, report.Scan.Records, report.Scan.ValidLength, report.Scan.End);
+        StorageLog.SegmentRecovered(_logger, activePath, report.Scan.Records, report.Scan.ValidLength, report.Scan.End.ToString());
         var sealedPath = SegmentFile.SealedPathOf(activePath);
         File.Move(activePath, sealedPath);
         if (Fsync)

@@ -16,67 +16,47 @@ using Orleans.Concurrency;
 namespace Ingest.Topics;
 
 /// <summary>
-/// The only writer of its topic's active segment on this silo. Appends are group-committed: calls are
-/// allowed to interleave (<see cref="ReentrantAttribute"/>) only so that appends arriving while a commit
-/// waits for its fsync join the next commit; each commit is one gathered write (and one fsync under
-/// Fsync durability), and every append in it gets the commit's result. All state is touched on the
-/// activation's turn, so no locks are needed.
-/// <para>Rotation (see <see cref="RotationPolicy"/>): size is checked after each commit, age and the UTC
-/// day before each write, and an idle segment is sealed by a grain timer at its deadline, backed by a
-/// durable reminder (<c>Ingest:RotationReminderPeriod</c>) that the grain drops once it has been idle for a
-/// whole period. A seal requested while a commit is in flight waits for that commit, so a record is
-/// never split from its commit nor written to a sealed file.</para>
+/// The only writer of its topic's active segment on this silo: the Orleans side of a <see cref="TopicWriter"/>
+/// (the group commit and the seal decisions live there). Calls may interleave (<see cref="ReentrantAttribute"/>)
+/// only so that appends arriving while a commit waits for its fsync join the next commit; all state is
+/// touched on the activation's turn, so no locks are needed.
+/// <para>Rotation (see <see cref="RotationPolicy"/>): an idle segment is sealed by a grain timer at its
+/// deadline, backed by a durable reminder (<c>Ingest:RotationReminderPeriod</c>) that the grain drops once it
+/// has been idle for a whole period. With no append for <c>Ingest:IdleTopicAfter</c> the grain seals its
+/// segment and deactivates, so an idle topic holds no file.</para>
 /// </summary>
 [GrainType("ingest.topic")]
 [Reentrant]
 [TopicShardPlacement]
 internal sealed class TopicGrain(
-    SegmentStore store,
-    DiskBudget budget,
-    IngestInstruments instruments,
-    ILogger<TopicGrain> logger,
-    [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock,
-    TimeProvider time,
-    IOptions<IngestOptions> options,
-    ISegmentEvents events,
-    SegmentArchive archive,
+    TopicWriters writers,
     LiveConfig config,
-    AppendCounts appendCounts,
-    IServiceProvider services) : Grain, ITopicGrain, IRemindable
+    IOptions<IngestOptions> options,
+    TimeProvider time,
+    ILogger<TopicGrain> logger) : Grain, ITopicGrain, IRemindable
 {
     private const string RotationReminder = "ingest.rotate";
 
-    private readonly IFileFaults? _faults = services.GetService<IFileFaults>();
     private readonly IngestOptions _defaults = options.Value;
     private readonly TimeSpan _reminderPeriod = options.Value.RotationReminderPeriod;
-    private readonly List<ReadOnlyMemory<byte>> _parts = [];
-    private List<PendingAppend> _waiting = [];
-    private List<PendingAppend> _committing = [];
-    private bool _commitLoopRunning;
     private string _topic = string.Empty;
     private string _topicName = string.Empty;
-    private TopicSegments? _segments;
-    private ActiveSegment? _active;
+    private TopicWriter? _writer;
     private KeyValuePair<string, object?> _topicTag;
-    private AppendCount? _appended;
     private IGrainTimer? _rotationTimer;
     private IGrainTimer? _idleTimer;
     private Task<IGrainReminder?>? _reminderRegistration;
     private long _lastAppend;
     private bool _reminderRegistered;
     private bool _appendedSinceTick;
-    private SealReason? _sealAfterCommit;
 
     /// <summary>The rotation limits in force: the topic's overrides in the cluster configuration, else the silo's options.</summary>
-    private RotationPolicy Policy
+    private RotationPolicy Policy()
     {
-        get
-        {
-            var topic = config.Current.SettingsOf(_topicName);
-            return new RotationPolicy(
-                topic?.RotateAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : _defaults.RotateAfter,
-                topic?.MaxSegmentBytes ?? _defaults.MaxSegmentBytes);
-        }
+        var topic = config.Current.SettingsOf(_topicName);
+        return new RotationPolicy(
+            topic?.RotateAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : _defaults.RotateAfter,
+            topic?.MaxSegmentBytes ?? _defaults.MaxSegmentBytes);
     }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -87,11 +67,10 @@ internal sealed class TopicGrain(
             throw new ArgumentException($"'{_topic}' is not a valid topic name or topic shard key.");
         }
 
-        _topicTag = instruments.TagFor(_topic);
-        _appended = appendCounts.For(_topic);
-        _segments = store.OpenTopic(_topic);
+        _topicTag = writers.Instruments.TagFor(_topic);
+        _writer = writers.Open(_topic, Policy, Opened);
         _lastAppend = time.GetTimestamp();
-        events.Changed(_topic); // opening may have recovered and sealed a segment an earlier activation left open
+        writers.Events.Changed(_topic); // opening may have recovered and sealed a segment an earlier activation left open
         _idleTimer = this.RegisterGrainTimer(
             _ => LetGoIfIdleAsync(),
             new GrainTimerCreationOptions { DueTime = _defaults.IdleTopicAfter, Period = _defaults.IdleTopicAfter, Interleave = true });
@@ -105,12 +84,12 @@ internal sealed class TopicGrain(
     /// </summary>
     private async Task LetGoIfIdleAsync()
     {
-        if (_commitLoopRunning || _waiting.Count > 0 || time.GetElapsedTime(_lastAppend) < _defaults.IdleTopicAfter)
+        if (_writer!.Busy || time.GetElapsedTime(_lastAppend) < _defaults.IdleTopicAfter)
         {
             return;
         }
 
-        SealActive(SealReason.Idle);
+        _writer.Seal(SealReason.Idle);
         await ForgetReminderAsync();
         this.DeactivateOnIdle();
     }
@@ -119,7 +98,7 @@ internal sealed class TopicGrain(
     {
         _rotationTimer?.Dispose();
         _idleTimer?.Dispose();
-        SealActive(SealReason.Deactivation);
+        _writer?.Seal(SealReason.Deactivation);
         return Task.CompletedTask;
     }
 
@@ -131,9 +110,9 @@ internal sealed class TopicGrain(
             return;
         }
 
-        instruments.RotationChecks.Add(1, _topicTag);
+        writers.Instruments.RotationChecks.Add(1, _topicTag);
         SealIfDue();
-        if (_active is null && !_appendedSinceTick && !_commitLoopRunning)
+        if (_writer!.Active is null && !_appendedSinceTick && !_writer.Busy)
         {
             // Idle for a whole period with nothing open: the next segment registers it again.
             await ForgetReminderAsync();
@@ -164,142 +143,26 @@ internal sealed class TopicGrain(
 
     public ValueTask<AppendResult> Append(AppendBatch batch)
     {
-        var bytes = batch.Frames.Length;
-        if (batch.RecordCount <= 0 || RecordFrame.CountValidFrames(batch.Frames.Span) != batch.RecordCount)
-        {
-            instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.InvalidFrames)));
-            return new(new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames"));
-        }
-
-        if (!budget.TryReserve(bytes, out var reason) && (archive.Evict(bytes) == 0 || !budget.TryReserve(bytes, out reason)))
-        {
-            // Archived segments went first (oldest first); what is left is unshipped and never deleted.
-            // Seal what is written so the forwarder can ship it and free its space; new appends get
-            // 503 until it has.
-            RequestSeal(SealReason.DiskFull);
-
-            StorageLog.DiskBudgetExhausted(logger, _topic, reason);
-            instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.DiskFull)));
-            return new(new AppendResult(AppendStatus.DiskFull, reason));
-        }
-
         _appendedSinceTick = true;
         _lastAppend = time.GetTimestamp();
-        var pending = new PendingAppend(batch);
-        _waiting.Add(pending);
-        if (!_commitLoopRunning)
-        {
-            _ = CommitLoopAsync();
-        }
-
-        return new(pending.Completion.Task);
+        return _writer!.Append(batch);
     }
 
-    private async Task CommitLoopAsync()
+    /// <summary>A new segment: its rotation timer, and the durable reminder behind it if none is registered.</summary>
+    private void Opened(ActiveSegment segment)
     {
-        _commitLoopRunning = true;
-        try
-        {
-            while (_waiting.Count > 0)
-            {
-                (_waiting, _committing) = (_committing, _waiting);
-                var result = await CommitAsync(_committing);
-                foreach (var pending in _committing)
-                {
-                    pending.Completion.SetResult(result);
-                }
-
-                _committing.Clear();
-            }
-        }
-        finally
-        {
-            _commitLoopRunning = false;
-        }
-
-        if (_sealAfterCommit is { } reason)
-        {
-            _sealAfterCommit = null;
-            SealActive(reason);
-        }
-    }
-
-    /// <summary>One write (and fsync) for every append in <paramref name="group"/>.</summary>
-    private async ValueTask<AppendResult> CommitAsync(List<PendingAppend> group)
-    {
-        long bytes = 0;
-        var records = 0;
-        _parts.Clear();
-        foreach (var pending in group)
-        {
-            _parts.Add(pending.Batch.Frames);
-            bytes += pending.Batch.Frames.Length;
-            records += pending.Batch.RecordCount;
-        }
-
-        try
-        {
-            if (_active is not null && Policy.DueByTime(_active.CreatedUnixMs, clock.GetUtcNow()) is { } due)
-            {
-                // Exact: no record of a new day (or past the age limit) joins the old segment.
-                SealActive(due);
-            }
-
-            _active ??= OpenSegment();
-            _active.Append(_parts, bytes);
-            if (store.Fsync)
-            {
-                var segment = _active;
-                await Task.Run(segment.FlushToDisk);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Not written, or written and cut back again after a failed fsync: the bytes are not on disk.
-            budget.Release(bytes);
-
-            StorageLog.AppendFailed(logger, e, _topic, _active?.Path, records);
-            instruments.AppendsRefused.Add(group.Count, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.WriteFailed)));
-            SealActive(SealReason.WriteFailed);
-            return new AppendResult(AppendStatus.WriteFailed, "the segment could not be written: " + e.Message);
-        }
-        finally
-        {
-            _parts.Clear();
-        }
-
-        _appended!.Add(records);
-        instruments.RecordsAppended.Add(records, _topicTag);
-        instruments.BytesAppended.Add(bytes, _topicTag);
-        instruments.GroupCommits.Add(1, _topicTag);
-        events.Appended(_topic, _active.Sequence, _active.Length);
-        if (Policy.DueBySize(_active.Length))
-        {
-            SealActive(SealReason.Size);
-        }
-
-        return AppendResult.Appended;
-    }
-
-    private ActiveSegment OpenSegment()
-    {
-        var path = _segments!.NextActivePath();
-        var segment = ActiveSegment.Create(path, clock.GetUtcNow().ToUnixTimeMilliseconds(), store.Fsync, _faults);
-        StorageLog.SegmentCreated(logger, path);
         ArmRotationTimer(segment);
         if (!_reminderRegistered)
         {
             _reminderRegistered = true;
             _reminderRegistration = RegisterReminderAsync(); // not awaited: no append waits for the reminder table
         }
-
-        return segment;
     }
 
     private void ArmRotationTimer(ActiveSegment segment)
     {
         _rotationTimer?.Dispose();
-        var due = Policy.Deadline(segment.CreatedUnixMs) - clock.GetUtcNow();
+        var due = Policy().Deadline(segment.CreatedUnixMs) - writers.Clock.GetUtcNow();
         _rotationTimer = this.RegisterGrainTimer(
             _ =>
             {
@@ -326,62 +189,9 @@ internal sealed class TopicGrain(
     /// <summary>From the timer or the reminder: seals the active segment if time says so, else re-arms the timer.</summary>
     private void SealIfDue()
     {
-        if (_active is not { } active)
+        if (_writer!.SealIfDue() is { } open)
         {
-            return;
+            ArmRotationTimer(open);
         }
-
-        if (Policy.DueByTime(active.CreatedUnixMs, clock.GetUtcNow()) is { } reason)
-        {
-            RequestSeal(reason);
-        }
-        else
-        {
-            ArmRotationTimer(active);
-        }
-    }
-
-    /// <summary>Seals now, or right after the commit in flight (never under a write or fsync).</summary>
-    private void RequestSeal(SealReason reason)
-    {
-        if (_commitLoopRunning)
-        {
-            _sealAfterCommit ??= reason;
-        }
-        else
-        {
-            SealActive(reason);
-        }
-    }
-
-    private void SealActive(SealReason reason)
-    {
-        var active = _active;
-        if (active is null)
-        {
-            return;
-        }
-
-        _active = null;
-        try
-        {
-            var sealedPath = active.Seal();
-            instruments.SegmentsSealed.Add(1, _topicTag, new(IngestInstruments.ReasonTag, reason.ToString()));
-            StorageLog.SegmentSealed(logger, sealedPath, active.Length, reason);
-            events.Sealed(_topic, active.Sequence, active.Length);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The file stays .active; the next silo start recovers and seals it.
-            active.Dispose();
-            StorageLog.AppendFailed(logger, e, _topic, active.Path, 0);
-        }
-    }
-
-    private sealed class PendingAppend(AppendBatch batch)
-    {
-        public AppendBatch Batch { get; } = batch;
-
-        public TaskCompletionSource<AppendResult> Completion { get; } = new();
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Ingest.Api.Hosting;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 
 namespace Ingest.Silo.Commands;
 

@@ -1,3 +1,4 @@
+using Ingest.Diagnostics;
 using Ingest.Api.Health;
 using Ingest.Storage;
 
@@ -61,10 +62,10 @@ internal sealed partial class SiloActivity(ILogger<SiloActivity> logger) : ILife
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Shutdown requested: /readyz answers 503; finishing in-flight requests, then sealing segments, stopping the forwarder and leaving the cluster")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ShutdownDraining, Level = LogLevel.Information, Message = "Shutdown requested: /readyz answers 503; finishing in-flight requests, then sealing segments, stopping the forwarder and leaving the cluster")]
     private static partial void Draining(ILogger logger);
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Silo leaving the cluster: grains deactivate (active segments are sealed) and the forwarder persists its checkpoints")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ShutdownLeaving, Level = LogLevel.Information, Message = "Silo leaving the cluster: grains deactivate (active segments are sealed) and the forwarder persists its checkpoints")]
     private static partial void Leaving(ILogger logger);
 
     public void Participate(ISiloLifecycle lifecycle) =>

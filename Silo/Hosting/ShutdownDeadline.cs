@@ -1,3 +1,4 @@
+using Ingest.Diagnostics;
 using Ingest.Api.Options;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,6 @@ internal sealed partial class ShutdownDeadline(IHostApplicationLifetime lifetime
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 1602, Level = LogLevel.Error, Message = "Graceful shutdown did not finish within Cluster:ShutdownTimeout ({Timeout}); exiting now. Records already acknowledged are on disk; the forwarder resumes from its checkpoint at the next start.")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ShutdownExceeded, Level = LogLevel.Error, Message = "Graceful shutdown did not finish within Cluster:ShutdownTimeout ({Timeout}); exiting now. Records already acknowledged are on disk; the forwarder resumes from its checkpoint at the next start.")]
     private static partial void Exceeded(ILogger logger, TimeSpan timeout);
 }

@@ -1,3 +1,4 @@
+using Ingest.DevBroker;
 using Ingest.Api.Health;
 using Ingest.Api.Hosting;
 using Ingest.Api.Options;
@@ -30,6 +31,7 @@ public static class SiloApp
             UseCluster(silo, cluster);
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
             silo.AddIngest();
+            silo.Services.AddDevelopmentBroker(); // the in-memory Kafka when no brokers are configured (Silo/DevBroker)
             if (dashboard)
             {
                 silo.AddDashboard();

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Kafka;
 using Ingest.Tests.Process;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Kafka;
 using Ingest.Tests.Process;

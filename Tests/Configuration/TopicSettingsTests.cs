@@ -92,26 +92,3 @@ public sealed class TopicSettingsTests(AllowListSilo silo) : IClassFixture<Allow
     private int SegmentFiles(string topic) =>
         Directory.GetFiles(Path.Combine(silo.DataDirectory, "segments", topic)).Count(f => f.EndsWith(".seg", StringComparison.Ordinal) || f.EndsWith(".active", StringComparison.Ordinal));
 }
-
-public sealed class ConfigRestartTests : IAsyncLifetime
-{
-    private readonly ConfigSilo _silo = new();
-
-    public ValueTask InitializeAsync() => _silo.InitializeAsync();
-
-    public ValueTask DisposeAsync() => _silo.DisposeAsync();
-
-    [Fact]
-    public async Task keys_and_settings_survive_a_restart_with_the_same_version()
-    {
-        var (key, _) = await _silo.Admin.CreateKeyAsync(new { name = "durable", topics = new[] { "kept" } });
-        var version = await _silo.Admin.ApplyAsync(config => config["topics"]!["kept"] = new JsonObject { ["maxRecordBytes"] = 64 });
-
-        await _silo.RestartAsync();
-
-        Assert.Equal(version, await Producer.ConfigVersionAsync(_silo.Http));
-        Assert.Equal(HttpStatusCode.Accepted, await Producer.PostAsync(_silo.Http, "kept", key, """{"a":1}"""));
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await Producer.PostAsync(_silo.Http, "kept", key, $$"""{"a":"{{new string('a', 80)}}"}"""));
-        Assert.Equal(HttpStatusCode.Unauthorized, await Producer.PostAsync(_silo.Http, "kept", null));
-    }
-}

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Process;
 using YamlDotNet.RepresentationModel;

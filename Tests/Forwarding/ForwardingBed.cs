@@ -28,8 +28,7 @@ internal sealed class ForwardingBed : IDisposable
     {
         Directory = Path.Combine(_root.Path, "segments", "orders");
         System.IO.Directory.CreateDirectory(Directory);
-        var labels = new TopicLabels(new LiveConfig(new ClusterConfig()));
-        Instruments = new IngestInstruments(new TestMeterFactory(), labels, new DiskBudget(Microsoft.Extensions.Options.Options.Create(new IngestOptions()), TimeProvider.System));
+        Instruments = UnitInstruments.For(new DiskBudget(Microsoft.Extensions.Options.Options.Create(new IngestOptions()), TimeProvider.System));
         Budget = new InFlightBudget(maxInFlightRecords, maxInFlightBytes);
         Context = new ShippingContext(Sender, Budget, new InFlightPool(maxInFlightRecords),
             new ForwardingSettings(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), Fsync: false) { RecordsPerTurn = recordsPerTurn },
@@ -96,14 +95,5 @@ internal sealed class ForwardingBed : IDisposable
     {
         _active?.Dispose();
         _root.Dispose();
-    }
-
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
     }
 }

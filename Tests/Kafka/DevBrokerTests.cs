@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Tests.Infrastructure;
 
 namespace Ingest.Tests.Kafka;

@@ -87,6 +87,3 @@ public sealed class CrashRecoveryTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"after:{i}"), ids.Where(i => i.StartsWith("after:")));
     }
 }
-
-[CollectionDefinition(nameof(ProcessTests), DisableParallelization = true)]
-public sealed class ProcessTests;

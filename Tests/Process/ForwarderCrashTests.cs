@@ -1,5 +1,5 @@
 using System.Net;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Segments;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Kafka;

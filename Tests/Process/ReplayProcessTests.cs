@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Kafka;
 

@@ -6,7 +6,7 @@ using Confluent.Kafka;
 using Ingest.Diagnostics;
 using Ingest.Forwarding;
 using Ingest.Kafka;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 using Ingest.Options;
 using Ingest.Records;
 using Ingest.Segments;
@@ -117,10 +117,10 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
             segment.Seal();
         }
 
-        var kafka = Options.Create(new KafkaOptions { BootstrapServers = broker.BootstrapServers });
+        var kafka = Options.Create(new KafkaOptions());
         var config = new LiveConfig(new ClusterConfig { Kafka = new KafkaSettings { BootstrapServers = broker.BootstrapServers } });
         var instruments = new IngestInstruments(meters, new Ingest.Diagnostics.TopicLabels(config), new Ingest.Storage.DiskBudget(Options.Create(new Ingest.Options.IngestOptions()), TimeProvider.System));
-        await using var endpoint = new KafkaEndpoint(config, Options.Create(new DevKafkaOptions()), NullLogger<KafkaEndpoint>.Instance);
+        await using var endpoint = new KafkaEndpoint(config, Options.Create(new DevKafkaOptions()), [], NullLogger<KafkaEndpoint>.Instance);
         endpoint.Start();
         using var producer = new KafkaProducerHost(config, endpoint, instruments, TimeProvider.System, NullLogger<KafkaProducerHost>.Instance);
         _ = producer.Producer; // connect before the clock starts, as the plain producer's Build does

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Confluent.Kafka;
-using Ingest.Kafka.DevBroker;
+using Ingest.DevBroker;
 
 // Cost that follows traffic, not topics (bench/topics.sh). Each scenario starts its own in-memory
 // Kafka (librdkafka's mock cluster, in this process, so its memory is not the silo's) and its own
@@ -29,7 +29,7 @@ return args[0] switch
     "idle" => await Idle(args[1], args[2], int.Parse(args[3], inv)),
     "trickle" => await Trickle(args[1], args[2], args[3], int.Parse(args[4], inv), double.Parse(args[5], inv), int.Parse(args[6], inv), args[7] == "on"),
     "outage" => await Outage(args[1], args[2], args[3], int.Parse(args[4], inv), double.Parse(args[5], inv), int.Parse(args[6], inv)),
-    "post" => await PostEach(args[1], int.Parse(args[2], inv)),
+    "post" => await PostEach(args[1], int.Parse(args[2], inv)) >= 0 ? 0 : 1, // the count is printed; failures are the anchor's figure
     "producer" => await Producer(int.Parse(args[1], inv), double.Parse(args[2], inv), int.Parse(args[3], inv), args.Length > 4 ? args[4] : "lz4"),
     "producer-child" => ProducerChild(args[1], int.Parse(args[2], inv), double.Parse(args[3], inv), int.Parse(args[4], inv), args[5]),
     _ => 2,
@@ -170,12 +170,19 @@ int ProducerChild(string bootstrap, int topics, double perTopic, int seconds, st
         CompressionType = Enum.Parse<CompressionType>(compression, ignoreCase: true),
         StatisticsIntervalMs = 0,
     };
+    // Extra librdkafka properties for a comparison run, e.g. PRODUCER_SETTINGS="linger.ms=100".
+    foreach (var setting in (Environment.GetEnvironmentVariable("PRODUCER_SETTINGS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+    {
+        config.Set(setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+    }
+
     using var producer = new ProducerBuilder<byte[]?, byte[]>(config).Build();
     var value = System.Text.Encoding.UTF8.GetBytes("""{"event":"page_view","user":"u-12345","page":"/products/42","referrer":"https://example.com/","ts":1733050000000,"ua":"Mozilla/5.0 (X11; Linux x86_64)"}""");
     var names = Enumerable.Range(0, topics).Select(t => $"t-{t}").ToArray();
     long delivered = 0;
     long failed = 0;
     var next = 0;
+    var latencies = new long[60_001]; // delivery latency histogram, 1 ms buckets
     void Run(int forSeconds)
     {
         var rate = topics * perTopic;
@@ -187,9 +194,12 @@ int ProducerChild(string bootstrap, int topics, double perTopic, int seconds, st
             for (; sent < due; sent++)
             {
                 var message = new Message<byte[]?, byte[]> { Value = value, Timestamp = new Timestamp(DateTime.UtcNow) };
+                var produced = Stopwatch.GetTimestamp();
                 producer.Produce(names[next], message, report =>
                 {
                     if (report.Error.IsError) { Interlocked.Increment(ref failed); } else { Interlocked.Increment(ref delivered); }
+                    var ms = (int)Math.Min(latencies.Length - 1, Stopwatch.GetElapsedTime(produced).TotalMilliseconds);
+                    Interlocked.Increment(ref latencies[ms]);
                 });
                 next = (next + 1) % topics;
             }
@@ -201,13 +211,15 @@ int ProducerChild(string bootstrap, int topics, double perTopic, int seconds, st
     }
 
     Run(10);
+    Array.Clear(latencies);
     var warm = Interlocked.Read(ref delivered);
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     Run(seconds);
     var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
     var records = Interlocked.Read(ref delivered) - warm;
     Console.WriteLine(string.Create(inv,
-        $"scenario=producer topics={topics} per_topic={perTopic} compression={compression} delivered={records} failed={Interlocked.Read(ref failed)} cpu_us_per_record={used.TotalMilliseconds * 1000 / Math.Max(1, records):F2}"));
+        $"scenario=producer topics={topics} per_topic={perTopic} compression={compression} delivered={records} failed={Interlocked.Read(ref failed)} cpu_us_per_record={used.TotalMilliseconds * 1000 / Math.Max(1, records):F2} " +
+        $"delivery_p50_ms={LatencyQuantile(latencies, 0.5)} delivery_p99_ms={LatencyQuantile(latencies, 0.99)}"));
     return Interlocked.Read(ref failed) == 0 ? 0 : 1;
 }
 
@@ -304,6 +316,22 @@ static Dictionary<string, long> CountInKafka(string bootstrap, Dictionary<string
     }
 
     return counts;
+}
+
+static int LatencyQuantile(long[] histogram, double q)
+{
+    var total = histogram.Sum();
+    long seen = 0;
+    for (var ms = 0; ms < histogram.Length; ms++)
+    {
+        seen += histogram[ms];
+        if (seen >= q * total)
+        {
+            return ms + 1;
+        }
+    }
+
+    return histogram.Length;
 }
 
 static SortedDictionary<double, long> Subtract(SortedDictionary<double, long> after, SortedDictionary<double, long> before) =>

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Ingest.Kafka.DevBroker;
+namespace Ingest.DevBroker;
 
 /// <summary>
 /// Listens on a fixed loopback port and relays each connection to one mock broker's random port, so

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Ingest.Kafka.DevBroker;
+namespace Ingest.DevBroker;
 
 /// <summary>
 /// The few functions of librdkafka's mock cluster (rdkafka_mock.h) the development broker needs,

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
 
-namespace Ingest.Kafka.DevBroker;
+namespace Ingest.DevBroker;
 
 /// <summary>
 /// An in-memory Kafka cluster speaking the real wire protocol over TCP: librdkafka's mock cluster.
@@ -10,7 +10,7 @@ namespace Ingest.Kafka.DevBroker;
 /// exits. With <c>basePort</c> &gt; 0, broker <c>i</c> is also reachable (and advertised) at
 /// 127.0.0.1:(basePort + i - 1) through a TCP forwarder, so its address is fixed.
 /// </summary>
-public sealed class MockKafkaCluster : IAsyncDisposable
+public sealed class MockKafkaCluster : Ingest.Kafka.IDevelopmentBroker
 {
     private readonly IntPtr _handle;
     private readonly IntPtr _cluster;

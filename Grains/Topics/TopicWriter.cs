@@ -1,0 +1,238 @@
+using Ingest.Diagnostics;
+using Ingest.Forwarding;
+using Ingest.Records;
+using Ingest.Rotation;
+using Ingest.Segments;
+using Ingest.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Ingest.Topics;
+
+/// <summary>
+/// The writing half of a topic grain, without Orleans: the group commit, the active segment, and when it
+/// is sealed. Appends that arrive while a commit waits for its write (and fsync) join the next commit;
+/// each commit is one gathered write (and one fsync under Fsync durability), and every append in it gets
+/// the commit's result. Before a write, a segment past its age or UTC day is sealed (no record of a new
+/// day joins the old one); after it, a segment at its size limit. A seal asked for while a commit is in
+/// flight waits for that commit. Not thread-safe: the grain calls it on its activation's turn only.
+/// </summary>
+internal sealed class TopicWriter
+{
+    private readonly string _topic;
+    private readonly TopicSegments _segments;
+    private readonly TopicWriters _shared;
+    private readonly Func<RotationPolicy> _policy;
+    private readonly Action<ActiveSegment> _opened;
+    private readonly KeyValuePair<string, object?> _topicTag;
+    private readonly AppendCount _appended;
+    private readonly List<ReadOnlyMemory<byte>> _parts = [];
+    private List<PendingAppend> _waiting = [];
+    private List<PendingAppend> _committing = [];
+    private SealReason? _sealAfterCommit;
+
+    /// <param name="opened">Called with each segment this writer opens (the grain arms its rotation timer).</param>
+    public TopicWriter(string topic, TopicSegments segments, TopicWriters shared, Func<RotationPolicy> policy, Action<ActiveSegment> opened)
+    {
+        _topic = topic;
+        _segments = segments;
+        _shared = shared;
+        _policy = policy;
+        _opened = opened;
+        _topicTag = shared.Instruments.TagFor(topic);
+        _appended = shared.AppendCounts.For(topic);
+    }
+
+    /// <summary>The segment appends go to now, or null between segments.</summary>
+    public ActiveSegment? Active { get; private set; }
+
+    /// <summary>Whether a commit is in flight or appends wait for one.</summary>
+    public bool Busy { get; private set; }
+
+    /// <summary>Checks the frames, takes their room on disk (evicting archived segments if needed) and queues them for the next commit.</summary>
+    public ValueTask<AppendResult> Append(AppendBatch batch)
+    {
+        var bytes = batch.Frames.Length;
+        var instruments = _shared.Instruments;
+        if (batch.RecordCount <= 0 || RecordFrame.CountValidFrames(batch.Frames.Span) != batch.RecordCount)
+        {
+            instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.InvalidFrames)));
+            return new(new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames"));
+        }
+
+        if (!_shared.Room.TryTake(bytes, out var reason))
+        {
+            // What is left is unshipped and never deleted. Seal what is written so the forwarder can ship
+            // it and free its space; new appends get 503 until it has.
+            RequestSeal(SealReason.DiskFull);
+            StorageLog.DiskBudgetExhausted(_shared.Logger, _topic, reason);
+            instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.DiskFull)));
+            return new(new AppendResult(AppendStatus.DiskFull, reason));
+        }
+
+        var pending = new PendingAppend(batch);
+        _waiting.Add(pending);
+        if (!Busy)
+        {
+            _ = CommitLoopAsync();
+        }
+
+        return new(pending.Completion.Task);
+    }
+
+    /// <summary>From a timer or the reminder: seals the active segment if its time is up. Returns the segment still open (to re-arm a timer for), or null.</summary>
+    public ActiveSegment? SealIfDue()
+    {
+        if (Active is not { } active)
+        {
+            return null;
+        }
+
+        if (_policy().DueByTime(active.CreatedUnixMs, _shared.Clock.GetUtcNow()) is { } reason)
+        {
+            RequestSeal(reason);
+            return null;
+        }
+
+        return active;
+    }
+
+    /// <summary>Seals now, or right after the commit in flight (never under a write or fsync).</summary>
+    public void RequestSeal(SealReason reason)
+    {
+        if (Busy)
+        {
+            _sealAfterCommit ??= reason;
+        }
+        else
+        {
+            Seal(reason);
+        }
+    }
+
+    /// <summary>Seals the active segment now (the grain is idle or deactivating: no commit is in flight).</summary>
+    public void Seal(SealReason reason)
+    {
+        var active = Active;
+        if (active is null)
+        {
+            return;
+        }
+
+        Active = null;
+        try
+        {
+            var sealedPath = active.Seal();
+            _shared.Instruments.SegmentsSealed.Add(1, _topicTag, new(IngestInstruments.ReasonTag, reason.ToString()));
+            StorageLog.SegmentSealed(_shared.Logger, sealedPath, active.Length, reason.ToString());
+            _shared.Events.Sealed(_topic, active.Sequence, active.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The file stays .active; the next silo start recovers and seals it.
+            active.Dispose();
+            StorageLog.AppendFailed(_shared.Logger, e, _topic, active.Path, 0);
+        }
+    }
+
+    private async Task CommitLoopAsync()
+    {
+        Busy = true;
+        try
+        {
+            while (_waiting.Count > 0)
+            {
+                (_waiting, _committing) = (_committing, _waiting);
+                var result = await CommitAsync(_committing);
+                foreach (var pending in _committing)
+                {
+                    pending.Completion.SetResult(result);
+                }
+
+                _committing.Clear();
+            }
+        }
+        finally
+        {
+            if (_sealAfterCommit is { } reason)
+            {
+                _sealAfterCommit = null;
+                Seal(reason);
+            }
+
+            Busy = false;
+        }
+    }
+
+    /// <summary>One write (and fsync) for every append in <paramref name="group"/>.</summary>
+    private async ValueTask<AppendResult> CommitAsync(List<PendingAppend> group)
+    {
+        long bytes = 0;
+        var records = 0;
+        _parts.Clear();
+        foreach (var pending in group)
+        {
+            _parts.Add(pending.Batch.Frames);
+            bytes += pending.Batch.Frames.Length;
+            records += pending.Batch.RecordCount;
+        }
+
+        var instruments = _shared.Instruments;
+        ActiveSegment active;
+        try
+        {
+            if (Active is not null && _policy().DueByTime(Active.CreatedUnixMs, _shared.Clock.GetUtcNow()) is { } due)
+            {
+                // Exact: no record of a new day (or past the age limit) joins the old segment.
+                Seal(due);
+            }
+
+            active = Active ??= Open();
+            active.Append(_parts, bytes);
+            if (_shared.Fsync)
+            {
+                await Task.Run(active.FlushToDisk);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not written, or written and cut back again after a failed fsync: the bytes are not on disk.
+            _shared.Room.Release(bytes);
+            StorageLog.AppendFailed(_shared.Logger, e, _topic, Active?.Path, records);
+            instruments.AppendsRefused.Add(group.Count, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.WriteFailed)));
+            Seal(SealReason.WriteFailed);
+            return new AppendResult(AppendStatus.WriteFailed, "the segment could not be written: " + e.Message);
+        }
+        finally
+        {
+            _parts.Clear();
+        }
+
+        _appended.Add(records);
+        instruments.RecordsAppended.Add(records, _topicTag);
+        instruments.BytesAppended.Add(bytes, _topicTag);
+        instruments.GroupCommits.Add(1, _topicTag);
+        _shared.Events.Appended(_topic, active.Sequence, active.Length);
+        if (_policy().DueBySize(active.Length))
+        {
+            Seal(SealReason.Size);
+        }
+
+        return AppendResult.Appended;
+    }
+
+    private ActiveSegment Open()
+    {
+        var path = _segments.NextActivePath();
+        var segment = ActiveSegment.Create(path, _shared.Clock.GetUtcNow().ToUnixTimeMilliseconds(), _shared.Fsync, _shared.Faults);
+        StorageLog.SegmentCreated(_shared.Logger, path);
+        _opened(segment);
+        return segment;
+    }
+
+    private sealed class PendingAppend(AppendBatch batch)
+    {
+        public AppendBatch Batch { get; } = batch;
+
+        public TaskCompletionSource<AppendResult> Completion { get; } = new();
+    }
+}

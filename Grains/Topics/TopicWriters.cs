@@ -1,0 +1,61 @@
+using Ingest.Archive;
+using Ingest.Diagnostics;
+using Ingest.Forwarding;
+using Ingest.Hosting;
+using Ingest.Rotation;
+using Ingest.Segments;
+using Ingest.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Ingest.Topics;
+
+/// <summary>Room on disk for appends: the disk budget, and when it is spent, archived segments evicted (oldest first) to make room.</summary>
+internal sealed class DiskRoom(DiskBudget budget, Func<long, long> evict)
+{
+    public DiskRoom(DiskBudget budget, SegmentArchive archive)
+        : this(budget, archive.Evict)
+    {
+    }
+
+    /// <summary>Takes <paramref name="bytes"/> from the budget, evicting archived segments first if they would make room.</summary>
+    public bool TryTake(long bytes, out string reason) =>
+        budget.TryReserve(bytes, out reason) || (evict(bytes) > 0 && budget.TryReserve(bytes, out reason));
+
+    /// <summary>Gives back what was taken for bytes that never reached the disk.</summary>
+    public void Release(long bytes) => budget.Release(bytes);
+}
+
+/// <summary>What every <see cref="TopicWriter"/> of this silo shares; makes the writer of a topic.</summary>
+internal sealed class TopicWriters(
+    SegmentStore store,
+    DiskRoom room,
+    IngestInstruments instruments,
+    ISegmentEvents events,
+    AppendCounts appendCounts,
+    [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider clock,
+    IEnumerable<IFileFaults> faults,
+    ILogger<TopicWriter> logger)
+{
+    public DiskRoom Room => room;
+
+    public IngestInstruments Instruments => instruments;
+
+    public ISegmentEvents Events => events;
+
+    public AppendCounts AppendCounts => appendCounts;
+
+    /// <summary>The Ingest clock: segment creation times, rotation deadlines.</summary>
+    public TimeProvider Clock => clock;
+
+    public ILogger Logger => logger;
+
+    public bool Fsync => store.Fsync;
+
+    /// <summary>Injected write and fsync faults (tests only; none in production).</summary>
+    public IFileFaults? Faults { get; } = faults.FirstOrDefault();
+
+    /// <summary>The writer of <paramref name="topic"/> (a topic or shard key): opens its directory, recovering what an earlier run left.</summary>
+    public TopicWriter Open(string topic, Func<RotationPolicy> policy, Action<ActiveSegment> opened) =>
+        new(topic, store.OpenTopic(topic), this, policy, opened);
+}
