@@ -25,15 +25,21 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ANCHOR_DIR=${ANCHOR_DIR:-$ROOT/../shared/anchors/openresty}
 ROUNDS=${ROUNDS:-3} TRICKLE_SECONDS=${TRICKLE_SECONDS:-30} OUTAGE_DOWN=${OUTAGE_DOWN:-60}
+# REPORT_FROM=<stamp>: write the report again from bench/results/raw/topics-<stamp>/ without measuring.
+REPORT_FROM=${REPORT_FROM:-}
 TOPIC_COUNTS=${TOPIC_COUNTS:-"20 1000 10000"}
 WORK=$ROOT/bench/work-topics
-STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
+STAMP=${REPORT_FROM:-$(date -u +%Y-%m-%dT%H%M%SZ)}
 RESULT=$ROOT/bench/results/topics-$STAMP.md
 RAW=$ROOT/bench/results/raw/topics-$STAMP
 SILO_DIR=$ROOT/Silo/bin/Release/net10.0
 BENCH="dotnet $ROOT/bench/TopicsBench/bin/Release/net10.0/Ingest.TopicsBench.dll"
 LOADGEN=$ROOT/bench/LoadGen/bin/Release/net10.0/Ingest.LoadGen.dll
 
+median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+if [ -z "$REPORT_FROM" ]; then
 packages=(nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
@@ -53,8 +59,6 @@ HZ=$(getconf CLK_TCK)
 cpu_ticks() { local total=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 rss_kib() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status"))); done; echo "$total"; }
 fds() { local total=0 pid; for pid in "$@"; do total=$((total + $(ls "/proc/$pid/fd" | wc -l))); done; echo "$total"; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # anchor_idle TOPICS: the OpenResty design with one record to each topic -> "rss_mib cpu_ms_s fds failed"
 anchor_idle() {
@@ -94,7 +98,9 @@ done
 
 echo "C. outage"
 rm -rf "$WORK/silo" && mkdir -p "$WORK/silo"
-$BENCH outage "$SILO_DIR" "$WORK/silo" "$LOADGEN" 1000 10 "$OUTAGE_DOWN" | tee "$RAW/outage.txt" || echo "outage: some records missing in Kafka" | tee -a "$RAW/outage.txt"
+$BENCH outage "$SILO_DIR" "$WORK/silo" "$LOADGEN" 1000 10 "$OUTAGE_DOWN" 2> "$RAW/outage-recovery.txt" | tee "$RAW/outage.txt" || echo "outage: some records missing in Kafka" | tee -a "$RAW/outage.txt"
+
+fi
 
 # ---- report
 idle() { grep " topics=$1 " "$RAW/idle.txt" | field "$2" | median; }
@@ -121,7 +127,7 @@ fwd() { awk -v on="$(trickle "$1" on cpu_us_per_record)" -v off="$(trickle "$1" 
   fd_delta=$(awk -v a="$(idle "$hi" fds)" -v b="$(idle "$lo" fds)" 'BEGIN {print a - b}')
   echo "| $hi vs $lo topics | measured | target |"
   echo "| --- | --- | --- |"
-  echo "| idle CPU | +$cpu_delta ms/s | ≤ +10 ms/s: $(awk -v d="$cpu_delta" 'BEGIN {print (d <= 10 ? "met" : "**not met**")}') |"
+  echo "| idle CPU | $(awk -v d="$cpu_delta" 'BEGIN {printf "%+.1f", d}') ms/s | ≤ +10 ms/s: $(awk -v d="$cpu_delta" 'BEGIN {print (d <= 10 ? "met" : "**not met**")}') |"
   echo "| RSS per topic | +$rss_per KiB | ≤ +32 KiB: $(awk -v d="$rss_per" 'BEGIN {print (d <= 32 ? "met" : "**not met**")}') |"
   echo "| descriptors | +$fd_delta | ≤ +100: $(awk -v d="$fd_delta" 'BEGIN {print (d <= 100 ? "met" : "**not met**")}') |"
   echo "| /metrics at $hi topics | $(idle "$hi" metrics_ms) ms | ≤ 100 ms: $(awk -v d="$(idle "$hi" metrics_ms)" 'BEGIN {print (d <= 100 ? "met" : "**not met**")}') |"
@@ -134,7 +140,7 @@ fwd() { awk -v on="$(trickle "$1" on cpu_us_per_record)" -v off="$(trickle "$1" 
     echo "| $n topic(s) | $(trickle "$n" on cpu_us_per_record) | $(trickle "$n" off cpu_us_per_record) | $(fwd "$n") | $(trickle "$n" on delivery_p50_le_s) s | $(trickle "$n" on delivery_p99_le_s) s | $(trickle "$n" on delivery_le_1s) |"
   done
   echo
-  ratio=$(awk -v a="$(fwd 1000)" -v b="$(fwd 1)" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
+  ratio=$(awk -v a="$(fwd 1000)" -v b="$(fwd 1)" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
   echo "Forwarding CPU per record, trickle / single topic: **$ratio** (target ≤ 1.5: $(awk -v r="$ratio" 'BEGIN {print (r <= 1.5 ? "met" : "**not met**")}'))."
   echo
   echo "The reference, same run: a plain Confluent.Kafka producer (idempotent, acks=all, lz4, linger 5 ms) sending the same paced records to the same topics, in a process of its own:"
@@ -142,14 +148,24 @@ fwd() { awk -v on="$(trickle "$1" on cpu_us_per_record)" -v off="$(trickle "$1" 
   echo "| case | plain producer CPU µs/record | its report latency p50 | p99 | Ingest's forwarding µs/record ÷ the plain producer's |"
   echo "| --- | --- | --- | --- | --- |"
   for n in 1000 1; do
-    echo "| $n topic(s) | $(plain "$n" cpu_us_per_record) | $(plain "$n" delivery_p50_ms) ms | $(plain "$n" delivery_p99_ms) ms | $(awk -v a="$(fwd "$n")" -v b="$(plain "$n" cpu_us_per_record)" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}') |"
+    echo "| $n topic(s) | $(plain "$n" cpu_us_per_record) | $(plain "$n" delivery_p50_ms) ms | $(plain "$n" delivery_p99_ms) ms | $(awk -v a="$(fwd "$n")" -v b="$(plain "$n" cpu_us_per_record)" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') |"
   done
   echo
-  pratio=$(awk -v a="$(plain 1000 cpu_us_per_record)" -v b="$(plain 1 cpu_us_per_record)" 'BEGIN {printf "%.1f", b > 0 ? a / b : 0}')
+  pratio=$(awk -v a="$(plain 1000 cpu_us_per_record)" -v b="$(plain 1 cpu_us_per_record)" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')
   echo "The plain producer's own trickle / single-topic ratio: **$pratio**."
   echo
   echo "## C. Outage: 1,000 topics × 10 records/s, all brokers down ${OUTAGE_DOWN} s"
   echo
+  out() { grep '^scenario=outage' "$RAW/outage.txt" | field "$1" | head -n 1; }
+  if grep -q '^scenario=outage' "$RAW/outage.txt"; then
+    echo "| figure | measured | target |"
+    echo "| --- | --- | --- |"
+    echo "| records in Kafka | $(out in_kafka) of $(out accepted) accepted ($(out topics_short) topics short) | all: $( [ "$(out topics_short)" = 0 ] && echo met || echo '**not met**') |"
+    echo "| RSS during the outage, max | $(out rss_outage_max_mib) MiB (before it $(out rss_before_mib), at start $(out rss_base_mib); backlog at recovery $(out backlog_at_recovery_mib) MiB) | ≤ 512 MiB per silo (bench/README.md, cost model) and ≤ 570 MiB (before issue 15): $(awk -v r="$(out rss_outage_max_mib)" 'BEGIN {print (r <= 512 ? "met" : "**not met**")}') |"
+    echo "| RSS at any time, max (recovery included) | $(out rss_max_mib) MiB | ≤ 512 MiB: $(awk -v r="$(out rss_max_mib)" 'BEGIN {print (r <= 512 ? "met" : "**not met**")}') |"
+    echo "| every topic's oldest unshipped record under 5 s | $(out fair_after_s) s after recovery (worst topic's oldest at 30 s: $(out oldest_age_at_30s) s) | ≤ 30 s: $(awk -v f="$(out fair_after_s)" 'BEGIN {print (f != "never" && f + 0 <= 30 ? "met" : "**not met**")}') |"
+    echo
+  fi
   echo '```'
   cat "$RAW/outage.txt"
   echo '```'

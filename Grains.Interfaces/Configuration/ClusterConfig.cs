@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Ingest.Configuration;
 
 /// <summary>Whether any valid topic name may be written, or only the topics listed in <see cref="ClusterConfig.Topics"/>.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("ingest.topic-mode")]
 [JsonConverter(typeof(JsonStringEnumConverter<TopicMode>))]
 public enum TopicMode
 {
@@ -20,7 +20,7 @@ public enum TopicMode
 /// API; every change increments <see cref="Version"/>. Its JSON form (camelCase) is what
 /// <c>GET /v1/admin/config</c> returns and <c>PUT</c> takes, with secrets left out or redacted.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("ingest.cluster-config")]
 [Immutable]
 public sealed record ClusterConfig
 {
@@ -60,7 +60,7 @@ public sealed record ClusterConfig
 }
 
 /// <summary>One topic's settings; every null falls back to the node's <c>Ingest</c> options.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("ingest.topic-settings")]
 [Immutable]
 public sealed record TopicSettings
 {
@@ -86,7 +86,7 @@ public sealed record TopicSettings
 /// A producer key. Only the SHA-256 of the key is kept (<see cref="Hash"/>, never serialized to JSON);
 /// the key itself is shown once, when it is created.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("ingest.producer-key")]
 [Immutable]
 public sealed record ProducerKey
 {
@@ -121,7 +121,7 @@ public sealed record ProducerKey
 }
 
 /// <summary>Where records go. A null <see cref="BootstrapServers"/> means the silo's embedded development broker.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("ingest.kafka-settings")]
 [Immutable]
 public sealed record KafkaSettings
 {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Ingest.Diagnostics;
-using Ingest.Hosting;
 using Ingest.Options;
 using Ingest.Segments;
 using Ingest.Storage;

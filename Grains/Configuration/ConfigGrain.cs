@@ -6,7 +6,7 @@ using Orleans.Utilities;
 namespace Ingest.Configuration;
 
 /// <summary>What the configuration grain persists.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("ingest.config-state")]
 internal sealed class ConfigState
 {
     [Id(0)]
@@ -18,6 +18,9 @@ internal sealed class ConfigState
 /// persist, then push to every subscribed node. Its state is stored under <see cref="StorageName"/>:
 /// Redis when the cluster uses Redis, else a file in the silo's data directory.
 /// </summary>
+// "config" is the name Orleans gave this grain before it was written down: the stored configuration
+// (Redis key, or data/config/config-config_0.bin) is found under it.
+[GrainType("config")]
 internal sealed partial class ConfigGrain(
     [PersistentState("config", ConfigGrain.StorageName)] IPersistentState<ConfigState> state,
     IConfiguration settings,

@@ -29,6 +29,6 @@ internal sealed class ConfigSeedValidator(IConfiguration configuration) : IValid
         var errors = ConfigRules.Validate(seed);
         return errors.Count == 0
             ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail(errors.Select(error => "the settings that seed the cluster configuration give " + error));
+            : ValidateOptionsResult.Fail(errors.Select(error => "the cluster configuration these settings seed is invalid: " + error));
     }
 }

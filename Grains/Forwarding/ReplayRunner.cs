@@ -1,7 +1,7 @@
+using Ingest.Options;
 using System.Collections.Concurrent;
 using Ingest.Archive;
 using Ingest.Configuration;
-using Ingest.Hosting;
 using Ingest.Replay;
 using Ingest.Storage;
 using Ingest.Topics;

@@ -14,6 +14,7 @@ internal sealed class SendPass
     private readonly AckWindow _window;
     private readonly ShipWindow _shipWindow;
     private readonly Action _wake;
+    private readonly BudgetPass _pass = new();
     private long _lastSentAt;
 
     public SendPass(ShippingContext context, SegmentFeed feed, AckWindow window, ShipWindow shipWindow, Action wake)
@@ -24,6 +25,9 @@ internal sealed class SendPass
         _shipWindow = shipWindow;
         _wake = wake;
     }
+
+    /// <summary>This log's place with the silo's budget; its turn gives it back (<see cref="InFlightBudget.EndTurn"/>).</summary>
+    public BudgetPass Pass => _pass;
 
     /// <summary>When a record was last sent (a timestamp), or 0.</summary>
     public long LastSentAt => Volatile.Read(ref _lastSentAt);
@@ -76,9 +80,9 @@ internal sealed class SendPass
                 return FillEnd.ProducerReplaced; // the next turn waits out the old producer, then resends
             }
 
-            if (!_context.Budget.TryTake(size))
+            if (!_context.Budget.TryTake(size, _pass))
             {
-                _context.Budget.WhenAvailable(() => _wake());
+                _context.Budget.WhenAvailable(_pass, _wake);
                 return FillEnd.Budget;
             }
 

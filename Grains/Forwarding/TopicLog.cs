@@ -94,6 +94,24 @@ internal sealed class TopicLog
     /// <summary>One turn on a scheduler worker; says what the scheduler should do next with this log.</summary>
     public Turn Serve()
     {
+        // A pass this log was woken with before the turn is used up by it, sent or not (one given during
+        // the turn is for the next: the wake that came with it asks for that turn).
+        var hadPass = _send.Pass.Held;
+        try
+        {
+            return ServeOnce();
+        }
+        finally
+        {
+            if (hadPass)
+            {
+                _context.Budget.EndTurn(_send.Pass);
+            }
+        }
+    }
+
+    private Turn ServeOnce()
+    {
         var time = _context.Time;
         if (!_initialized)
         {
@@ -120,7 +138,10 @@ internal sealed class TopicLog
         _retryAt = 0;
         var filled = _context.Draining ? FillEnd.Caught : Fill();
         Reap(); // what the fill completed itself: segment ends, records outside a replay's window
-        _context.Budget.ReleaseRecords(_checkpoint.Persist(force: false));
+        // Written every Kafka:CheckpointInterval, or sooner once it holds an eighth of the silo's record budget:
+        // records come back to the budget only when a checkpoint covers them, so the interval alone would cap
+        // forwarding at MaxInFlightRecords per interval (100,000 records/s with the defaults).
+        _context.Budget.ReleaseRecords(_checkpoint.Persist(force: _checkpoint.Unpersisted >= _context.Budget.MaxRecords / 8));
         _progress.Publish(_checkpoint.Acked, _window.Pending, _window.OldestTimestampMs);
         if (_finished is not null && _window.Count == 0 && Segments.Oldest is null)
         {
@@ -141,6 +162,7 @@ internal sealed class TopicLog
     /// <summary>Stops: what is acknowledged is persisted and the read handle closed. Reports still in flight may arrive later; they change nothing.</summary>
     public void Close()
     {
+        _context.Budget.EndTurn(_send.Pass);
         if (_initialized)
         {
             Reap();

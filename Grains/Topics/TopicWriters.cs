@@ -1,7 +1,7 @@
+using Ingest.Options;
 using Ingest.Archive;
 using Ingest.Diagnostics;
 using Ingest.Forwarding;
-using Ingest.Hosting;
 using Ingest.Rotation;
 using Ingest.Segments;
 using Ingest.Storage;

@@ -1,3 +1,4 @@
+using Ingest.Options;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;

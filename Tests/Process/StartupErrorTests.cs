@@ -15,6 +15,8 @@ public sealed class StartupErrorTests
     [InlineData("Silo", "Ingest__MaxDiskBytes", "10GB", "invalid setting: Ingest:MaxDiskBytes='10GB' is not valid: use a whole number.")]
     [InlineData("Silo", "Ingest__RetentionDays", "-1", "invalid setting: Ingest:RetentionDays must be between 0 and 3650 (was -1).")]
     [InlineData("Silo", "Ingest__TopicMode", "closed", "invalid setting: Ingest:TopicMode must be 'open' or 'allowList' (was 'closed').")]
+    [InlineData("Silo", "Ingest__Shards__hot", "0", "invalid setting: the cluster configuration these settings seed is invalid: topics.hot.shards must be between 1 and 256 (was 0).")]
+    [InlineData("Silo", "Kafka__ProducerSettings__acks", "1", "invalid setting: the cluster configuration these settings seed is invalid: kafka.producerSettings.acks cannot be set: idempotence, acks=all and the broker list (kafka.bootstrapServers) are fixed by Ingest.")]
     [InlineData("Api", "Cluster__ResponseTimeout", "soon", "invalid setting: Cluster:ResponseTimeout='soon' is not valid: use a duration such as 00:00:05 (hh:mm:ss) or 1.00:00:00 (one day).")]
     [InlineData("Api", "Ingest__MaxRequestBytes", "10", "invalid setting: Ingest:MaxRequestBytes (10) must be at least Ingest:MaxRecordBytes (1048576).")]
     public async Task a_mistyped_setting_stops_the_host_with_exit_code_2_and_one_line_naming_it(string project, string setting, string value, string line)

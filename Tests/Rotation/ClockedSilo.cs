@@ -1,3 +1,4 @@
+using Ingest.Options;
 using Ingest.Hosting;
 using Ingest.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

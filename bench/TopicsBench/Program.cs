@@ -118,6 +118,9 @@ async Task<int> Outage(string siloDir, string work, string loadgen, int topics, 
     {
         var age = await silo.OldestUnshippedAgeAsync();
         var since = clock.Elapsed.TotalSeconds - recovered;
+        var shippedNow = await silo.ShippedAsync();
+        var backlogNow = await silo.BacklogBytesAsync();
+        Console.Error.WriteLine(string.Create(inv, $"recovery t={since:F1}s oldest_unshipped_age_s={age:F1} shipped={shippedNow} backlog_mib={backlogNow / 1048576.0:F1} rss_mib={silo.RssMiB()}"));
         fairAfter ??= age < 5 ? since : null;
         if (since >= 30 && double.IsNaN(ageAt30))
         {

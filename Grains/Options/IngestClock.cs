@@ -1,4 +1,4 @@
-namespace Ingest.Hosting;
+namespace Ingest.Options;
 
 /// <summary>
 /// The service key of the <see cref="TimeProvider"/> that Ingest's own time decisions read: a segment's
