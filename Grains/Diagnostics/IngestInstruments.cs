@@ -12,15 +12,14 @@ internal sealed class IngestInstruments
 
     private readonly TopicLabels _labels;
     private readonly IDiskUsage _budget;
+    private readonly TimeProvider _time;
     private Func<IEnumerable<Topics.TopicForwardingStatus>> _topics = () => [];
 
-    private readonly TimeProvider _time;
-
-    public IngestInstruments(IMeterFactory meterFactory, TopicLabels labels, IDiskUsage budget, TimeProvider? time = null)
+    public IngestInstruments(IMeterFactory meterFactory, TopicLabels labels, IDiskUsage budget, TimeProvider time)
     {
         _labels = labels;
         _budget = budget;
-        _time = time ?? TimeProvider.System;
+        _time = time;
         var meter = meterFactory.Create(MeterName);
         RecordsAppended = meter.CreateCounter<long>("ingest.records.appended", "{record}", "Records written to a segment with the configured durability.");
         BytesAppended = meter.CreateCounter<long>("ingest.bytes.appended", "By", "Framed bytes written to segments.");

@@ -35,7 +35,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
         services.TryAddSingleton<Archive.SegmentArchive>();
-        services.TryAddSingleton(sp => new Topics.DiskRoom(sp.GetRequiredService<DiskBudget>(), sp.GetRequiredService<Archive.SegmentArchive>()));
+        services.TryAddSingleton(sp => new Topics.DiskRoom(sp.GetRequiredService<DiskBudget>(), sp.GetRequiredService<Archive.SegmentArchive>().Evict));
         services.TryAddSingleton<Topics.TopicWriters>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
         services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();

@@ -177,10 +177,11 @@ internal sealed class TopicWriter
         }
 
         var instruments = _shared.Instruments;
+        var policy = _policy(); // the topic's limits, looked up once per commit
         ActiveSegment active;
         try
         {
-            if (Active is not null && _policy().DueByTime(Active.CreatedUnixMs, _shared.Clock.GetUtcNow()) is { } due)
+            if (Active is not null && policy.DueByTime(Active.CreatedUnixMs, _shared.Clock.GetUtcNow()) is { } due)
             {
                 // Exact: no record of a new day (or past the age limit) joins the old segment.
                 Seal(due);
@@ -212,7 +213,7 @@ internal sealed class TopicWriter
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
         _shared.Events.Appended(_topic, active.Sequence, active.Length);
-        if (_policy().DueBySize(active.Length))
+        if (policy.DueBySize(active.Length))
         {
             Seal(SealReason.Size);
         }

@@ -11,13 +11,9 @@ using Microsoft.Extensions.Logging;
 namespace Ingest.Topics;
 
 /// <summary>Room on disk for appends: the disk budget, and when it is spent, archived segments evicted (oldest first) to make room.</summary>
+/// <param name="evict">Frees at least the bytes asked for from the archive, oldest first; returns the bytes freed (<see cref="SegmentArchive.Evict"/>).</param>
 internal sealed class DiskRoom(DiskBudget budget, Func<long, long> evict)
 {
-    public DiskRoom(DiskBudget budget, SegmentArchive archive)
-        : this(budget, archive.Evict)
-    {
-    }
-
     /// <summary>Takes <paramref name="bytes"/> from the budget, evicting archived segments first if they would make room.</summary>
     public bool TryTake(long bytes, out string reason) =>
         budget.TryReserve(bytes, out reason) || (evict(bytes) > 0 && budget.TryReserve(bytes, out reason));

@@ -9,7 +9,7 @@ namespace Ingest.Tests.Infrastructure;
 internal static class UnitInstruments
 {
     public static IngestInstruments For(DiskBudget budget, TimeProvider? time = null) =>
-        new(new Meters(), new TopicLabels(new LiveConfig(new ClusterConfig())), budget, time);
+        new(new Meters(), new TopicLabels(new LiveConfig(new ClusterConfig())), budget, time ?? TimeProvider.System);
 
     private sealed class Meters : IMeterFactory
     {

@@ -119,7 +119,7 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
 
         var kafka = Options.Create(new KafkaOptions());
         var config = new LiveConfig(new ClusterConfig { Kafka = new KafkaSettings { BootstrapServers = broker.BootstrapServers } });
-        var instruments = new IngestInstruments(meters, new Ingest.Diagnostics.TopicLabels(config), new Ingest.Storage.DiskBudget(Options.Create(new Ingest.Options.IngestOptions()), TimeProvider.System));
+        var instruments = new IngestInstruments(meters, new Ingest.Diagnostics.TopicLabels(config), new Ingest.Storage.DiskBudget(Options.Create(new Ingest.Options.IngestOptions()), TimeProvider.System), TimeProvider.System);
         await using var endpoint = new KafkaEndpoint(config, Options.Create(new DevKafkaOptions()), [], NullLogger<KafkaEndpoint>.Instance);
         endpoint.Start();
         using var producer = new KafkaProducerHost(config, endpoint, instruments, TimeProvider.System, NullLogger<KafkaProducerHost>.Instance);
