@@ -181,6 +181,6 @@ internal sealed partial class ConfigEndpoints(IGrainFactory grains, LiveConfig l
         return "ik_" + Base64Url.EncodeToString(random);
     }
 
-    [LoggerMessage(EventId = (int)ApiEventCode.ConfigChanged, Level = LogLevel.Information, Message = "Admin {Method} {Path}: cluster configuration is now version {Version}")]
+    [LoggerMessage(EventId = (int)IngestEventCode.AdminConfigChanged, Level = LogLevel.Information, Message = "Admin {Method} {Path}: cluster configuration is now version {Version}")]
     private static partial void ConfigChanged(ILogger logger, string method, string path, long version);
 }

@@ -16,7 +16,7 @@ public enum TopicMode
 
 /// <summary>
 /// The configuration the whole cluster runs on, held by the <see cref="IConfigGrain"/> and pushed to every
-/// silo and frontend, which keep it in memory (<see cref="LiveConfig"/>). Changed only through the admin
+/// silo and frontend, which keep it in memory (<c>LiveConfig</c>). Changed only through the admin
 /// API; every change increments <see cref="Version"/>. Its JSON form (camelCase) is what
 /// <c>GET /v1/admin/config</c> returns and <c>PUT</c> takes, with secrets left out or redacted.
 /// </summary>

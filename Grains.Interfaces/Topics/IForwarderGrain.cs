@@ -63,12 +63,6 @@ public sealed record NodeStatus(
     [property: Id(6)] IReadOnlyList<TopicForwardingStatus> Topics,
     [property: Id(7)] long NowMs);
 
-/// <summary>The key of a silo's forwarding grain.</summary>
-public static class Forwarders
-{
-    public static string KeyFor(SiloAddress silo) => silo.ToParsableString();
-}
-
 /// <summary>Re-ship archived records of <paramref name="Topic"/> with ingest times in [FromMs, ToMs) to Kafka.</summary>
 [GenerateSerializer, Immutable, Alias("ingest.replay-request")]
 public sealed record ReplayRequest(

@@ -3,13 +3,13 @@ namespace Ingest.Topics;
 /// <summary>
 /// The single writer of one topic's active segment on the silo where it is activated. Orleans keeps
 /// one activation per key in the cluster, so no two processes ever append to one topic's file.
-/// Keyed by the topic name (<see cref="TopicName"/>).
+/// Keyed by the topic name (<c>Ingest.Topics.TopicName</c>).
 /// </summary>
 [Alias("ingest.topic")]
 public interface ITopicGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Appends whole frames (see <see cref="Records.RecordFrame"/>) in one write, group-committed with
+    /// Appends whole frames (see <c>Ingest.Records.RecordFrame</c>) in one write, group-committed with
     /// other appends in flight. <see cref="AppendStatus.Appended"/> means every frame is on local disk
     /// with the configured durability; any other status means none of them was acknowledged.
     /// </summary>

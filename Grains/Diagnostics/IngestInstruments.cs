@@ -50,7 +50,10 @@ internal sealed class IngestInstruments
     /// <summary>The <c>topic</c> tag of a topic or topic shard (bounded, see <see cref="TopicLabels"/>).</summary>
     public KeyValuePair<string, object?> TagFor(string topicKey) => _labels.TagFor(topicKey);
 
-    /// <summary>Where the backlog gauges read from (the forwarding engine's shippers).</summary>
+    /// <summary>
+    /// Where the backlog gauges read from (the forwarding engine's shippers). Each gauge reads it when scraped,
+    /// so the backlog of a scrape agrees with its counters (~3 ms per scrape at 10,000 topics, bench/README.md).
+    /// </summary>
     public void ObserveTopics(Func<IEnumerable<Topics.TopicForwardingStatus>> topics) => _topics = topics;
 
     private IEnumerable<Measurement<long>> SumPerTopic(Func<Topics.TopicForwardingStatus, long> value) =>
@@ -77,17 +80,12 @@ internal sealed class IngestInstruments
 
     private long _transmittedBase;
     private long _transmittedCurrent;
-    private long _shippedTotal;
 
     /// <summary>Messages librdkafka transmitted, retransmissions included, across producer rebuilds.</summary>
     public long MessagesTransmitted => Volatile.Read(ref _transmittedBase) + Volatile.Read(ref _transmittedCurrent);
 
-    /// <summary>Records acknowledged by Kafka in this process, all topics.</summary>
-    public long ShippedTotal => Volatile.Read(ref _shippedTotal);
-
     public void AddShipped(long records, KeyValuePair<string, object?> topicTag)
     {
-        Interlocked.Add(ref _shippedTotal, records);
         Volatile.Write(ref _lastShippedMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
         RecordsShipped.Add(records, topicTag);
     }

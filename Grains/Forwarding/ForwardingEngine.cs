@@ -245,15 +245,15 @@ internal static partial class ForwardingLog
     [LoggerMessage(EventId = (int)IngestEventCode.ForwardingMaintenanceFailed, Level = LogLevel.Warning, Message = "Forwarding maintenance (new topic directories, retention) failed; retried in 10 seconds")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayStarted, Level = LogLevel.Information,
+    [LoggerMessage(EventId = (int)IngestEventCode.ReplayStarted, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} from {From:o} to {To:o} started: {Segments} archived segment(s), {Records} record(s) in the window")]
     public static partial void ReplayStarted(ILogger logger, string id, string topic, DateTime from, DateTime to, int segments, long records);
 
-    [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayResumed, Level = LogLevel.Information,
+    [LoggerMessage(EventId = (int)IngestEventCode.ReplayResumed, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} resumed from its checkpoint")]
     public static partial void ReplayResumed(ILogger logger, string id, string topic);
 
-    [LoggerMessage(EventId = (int)Diagnostics.IngestEventCode.ReplayFinished, Level = LogLevel.Information,
+    [LoggerMessage(EventId = (int)IngestEventCode.ReplayFinished, Level = LogLevel.Information,
         Message = "Replay {Id} of topic {Topic} finished: {Records} record(s) acknowledged by Kafka")]
     public static partial void ReplayFinished(ILogger logger, string id, string topic, long records);
 }

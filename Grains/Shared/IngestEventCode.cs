@@ -1,8 +1,9 @@
-namespace Ingest.Diagnostics;
+namespace Ingest;
 
 /// <summary>
-/// Event ids of every log line the silo writes (storage 1000-1299 and 1400-1599, Kafka 1300-1399, shutdown
-/// 1600-1699, cluster configuration 1700-1799), in one place. The HTTP frontend's are <c>ApiEventCode</c> (2000-2999).
+/// Event ids of every log line Ingest writes, in one place: the silo's (storage 1000-1299 and 1400-1599,
+/// Kafka 1300-1399, shutdown 1600-1699), the cluster configuration's on every node (1700-1799) and the
+/// HTTP frontend's (requests 2000-2099, admin 2100-2199).
 /// </summary>
 internal enum IngestEventCode
 {
@@ -43,6 +44,14 @@ internal enum IngestEventCode
     ShutdownDraining = 1600,
     ShutdownLeaving = 1601,
     ShutdownExceeded = 1602,
+    ConfigInForce = 1701,
+    ConfigGrainUnreachable = 1702,
+    ConfigGrainReachable = 1703,
     ConfigSeeded = 1710,
     ConfigChanged = 1711,
+    AppendCallFailed = 2000,
+    RequestRejected = 2001,
+    ClusterUnreachable = 2002,
+    KeyOverRate = 2003,
+    AdminConfigChanged = 2101,
 }

@@ -2,15 +2,19 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Ingest.Configuration;
+using Ingest.Configuration;
+using Ingest.Diagnostics;
 
-public static class ConfigServices
+namespace Ingest;
+
+/// <summary>What both hosts register from this library.</summary>
+public static class SharedServices
 {
-    /// <summary>This node's <see cref="LiveConfig"/>, starting from the seed of its own settings.</summary>
+    /// <summary>This node's <see cref="LiveConfig"/>, starting from the seed of its own settings, and the topic labels it bounds.</summary>
     public static IServiceCollection AddLiveConfig(this IServiceCollection services)
     {
         services.TryAddSingleton(sp => new LiveConfig(ConfigSeed.From(sp.GetRequiredService<IConfiguration>())));
-        services.TryAddSingleton<Diagnostics.TopicLabels>();
+        services.TryAddSingleton<TopicLabels>();
         return services;
     }
 

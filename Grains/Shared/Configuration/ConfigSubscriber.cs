@@ -155,12 +155,12 @@ public sealed partial class ConfigSubscriber(IGrainFactory grains, LiveConfig li
     }
 
     // Only versions are logged: a configuration holds key hashes and Kafka credentials.
-    [LoggerMessage(EventId = 1701, Level = LogLevel.Information, Message = "Configuration version {Version} in force ({How})")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ConfigInForce, Level = LogLevel.Information, Message = "Configuration version {Version} in force ({How})")]
     private static partial void ConfigApplied(ILogger logger, long version, string how);
 
-    [LoggerMessage(EventId = 1702, Level = LogLevel.Warning, Message = "Cannot reach the configuration grain; configuration version {Version} stays in force")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ConfigGrainUnreachable, Level = LogLevel.Warning, Message = "Cannot reach the configuration grain; configuration version {Version} stays in force")]
     private static partial void CheckFailed(ILogger logger, Exception exception, long version);
 
-    [LoggerMessage(EventId = 1703, Level = LogLevel.Information, Message = "Configuration grain reachable again; this node has version {Version}")]
+    [LoggerMessage(EventId = (int)IngestEventCode.ConfigGrainReachable, Level = LogLevel.Information, Message = "Configuration grain reachable again; this node has version {Version}")]
     private static partial void ClusterReachedAgain(ILogger logger, long version);
 }
