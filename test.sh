@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the tests use. Installed only when missing.
-PACKAGES=(kcat redis-server docker-compose chromium strace)
+# iproute2, nftables and curl: the partition tests put hosts in network namespaces (Tests/Infrastructure/TestNetwork.cs).
+PACKAGES=(kcat redis-server docker-compose chromium strace iproute2 nftables curl)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

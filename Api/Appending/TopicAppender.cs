@@ -14,13 +14,51 @@ namespace Ingest.Api.Appending;
 /// arriving records are framed into the next batch; when the call answers, that batch goes at once.
 /// At low load a request is sent alone (no added latency); under load one call carries many requests,
 /// which is what makes a grain call per HTTP request affordable.
+/// <para>
+/// Every request is answered within <see cref="ClusterSettings.ResponseTimeout"/> of joining its queue, however
+/// long the calls before it take (a silo that went silent holds a call until Orleans gives up on it, and the
+/// batches behind it wait): one sweep, a few times per timeout, answers the batches that waited too long with
+/// 503. It visits only the topics with a call in flight, so it costs what the traffic costs.
+/// </para>
 /// </summary>
-internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOptions> options, ILogger<TopicAppender> logger)
+internal sealed class TopicAppender : IDisposable
 {
     private readonly ConcurrentDictionary<string, TopicQueue> _queues = new(StringComparer.Ordinal);
-    private readonly IngestApiOptions _options = options.Value;
-    private readonly IGrainFactory _grains = grains;
-    private readonly ILogger _logger = logger;
+    private readonly ConcurrentDictionary<TopicQueue, byte> _busy = new();
+    private readonly IngestApiOptions _options;
+    private readonly IGrainFactory _grains;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _answerWithin;
+    private readonly AppendResult _expiredInFlight;
+    private readonly AppendResult _expiredUnsent;
+    private readonly ITimer _sweep;
+
+    public TopicAppender(IGrainFactory grains, IOptions<IngestApiOptions> options, IOptions<ClusterSettings> cluster, TimeProvider time, ILogger<TopicAppender> logger)
+    {
+        _grains = grains;
+        _options = options.Value;
+        _logger = logger;
+        _time = time;
+        _answerWithin = cluster.Value.ResponseTimeout;
+        var within = $"within {_answerWithin.TotalSeconds:0.#} s (Cluster:ResponseTimeout)";
+        _expiredInFlight = new AppendResult(AppendStatus.Indeterminate, $"the cluster did not answer {within}");
+        _expiredUnsent = new AppendResult(AppendStatus.Unavailable, $"the topic's grain did not take the records {within}");
+        var period = TimeSpan.FromTicks(Math.Clamp(_answerWithin.Ticks / 8, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromMilliseconds(500).Ticks));
+        _sweep = time.CreateTimer(_ => Sweep(), null, period, period);
+    }
+
+    public void Dispose() => _sweep.Dispose();
+
+    /// <summary>Answers the batches whose first request has waited longer than the response timeout.</summary>
+    internal void Sweep()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (queue, _) in _busy)
+        {
+            queue.ExpireWaitedSince(now, _answerWithin);
+        }
+    }
 
     public Task<AppendResult> AppendRecord(string topic, long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value) =>
         QueueFor(topic).AppendRecord(timestampMs, key, hasKey, value);
@@ -40,6 +78,7 @@ internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOpti
             AppendStatus.Overloaded, "too many records are waiting for this topic in this frontend"));
 
         private readonly Lock _gate = new();
+        private TopicBatch? _inFlight;
         private readonly ITopicGrain _grain = owner._grains.GetGrain<ITopicGrain>(topic);
         private readonly Queue<TopicBatch> _full = new();
         private readonly int _callBytes = owner._options.MaxCallBytes;
@@ -110,7 +149,7 @@ internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOpti
                 _open = null;
             }
 
-            return _open ??= new TopicBatch(Math.Max(size, Math.Min(_callBytes, 64 * 1024)));
+            return _open ??= new TopicBatch(Math.Max(size, Math.Min(_callBytes, 64 * 1024)), owner._time.GetTimestamp());
         }
 
         /// <summary>If no call is in flight, takes the next batch and marks one in flight.</summary>
@@ -123,19 +162,73 @@ internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOpti
 
             var next = TakeLocked();
             _sending = next is not null;
+            _inFlight = next;
+            if (_sending)
+            {
+                owner._busy.TryAdd(this, 0);
+            }
+
             return next;
         }
 
-        private TopicBatch? TakeLocked()
+        /// <summary>
+        /// Answers every batch whose first request joined more than <paramref name="limit"/> ago: the one in
+        /// flight may yet be stored; a waiting one is never sent (its requests are told it was not stored).
+        /// </summary>
+        public void ExpireWaitedSince(long now, TimeSpan limit)
         {
-            if (_full.TryDequeue(out var batch))
+            List<(TopicBatch Batch, AppendResult Answer)>? expired = null;
+            lock (_gate)
             {
-                return batch;
+                if (_inFlight is { Expired: false } flying && owner._time.GetElapsedTime(flying.CreatedTimestamp, now) > limit)
+                {
+                    flying.Expired = true;
+                    (expired ??= []).Add((flying, owner._expiredInFlight));
+                }
+
+                foreach (var queued in _full)
+                {
+                    if (!queued.Expired && owner._time.GetElapsedTime(queued.CreatedTimestamp, now) > limit)
+                    {
+                        queued.Expired = true;
+                        (expired ??= []).Add((queued, owner._expiredUnsent));
+                    }
+                }
+
+                if (_open is { } open && owner._time.GetElapsedTime(open.CreatedTimestamp, now) > limit)
+                {
+                    // Closed as well: the requests that come next start a batch of their own.
+                    open.Expired = true;
+                    (expired ??= []).Add((open, owner._expiredUnsent));
+                    _full.Enqueue(open);
+                    _open = null;
+                }
             }
 
-            batch = _open;
+            // Outside the lock: the requests' continuations write their answers inline.
+            foreach (var (batch, answer) in expired ?? [])
+            {
+                batch.Expire(answer);
+            }
+        }
+
+        /// <summary>The next batch to send; batches already answered (expired while waiting) are dropped unsent.</summary>
+        private TopicBatch? TakeLocked()
+        {
+            while (_full.TryDequeue(out var batch))
+            {
+                if (!batch.Expired)
+                {
+                    return batch;
+                }
+
+                _pendingBytes -= batch.Length;
+                batch.Discard();
+            }
+
+            var open = _open;
             _open = null;
-            return batch;
+            return open;
         }
 
         /// <summary>
@@ -156,6 +249,11 @@ internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOpti
                     _pendingBytes -= batch.Length;
                     next = TakeLocked();
                     _sending = next is not null;
+                    _inFlight = next;
+                    if (!_sending)
+                    {
+                        owner._busy.TryRemove(this, out _);
+                    }
                 }
 
                 if (next is not null)
@@ -181,9 +279,9 @@ internal sealed class TopicAppender(IGrainFactory grains, IOptions<IngestApiOpti
             }
             catch (Exception e)
             {
-                // Timeouts, a silo that died, no gateway: not stored, the client may retry.
+                // Timeouts, a silo that died, no gateway: the call may have been delivered, so the outcome is unknown.
                 ApiLog.AppendCallFailed(owner._logger, e, topic, batch.RecordCount);
-                return (new AppendResult(AppendStatus.Unavailable, "the cluster did not answer: " + e.GetType().Name), false);
+                return (new AppendResult(AppendStatus.Indeterminate, "the cluster did not answer: " + e.GetType().Name), false);
             }
         }
     }

@@ -13,10 +13,14 @@ internal sealed class TopicBatch
 {
     private byte[] _buffer;
 
-    public TopicBatch(int capacity)
+    public TopicBatch(int capacity, long createdTimestamp)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        CreatedTimestamp = createdTimestamp;
     }
+
+    /// <summary>When its first request joined (<see cref="TimeProvider.GetTimestamp"/>): the oldest wait in the batch.</summary>
+    public long CreatedTimestamp { get; }
 
     public int Length { get; private set; }
 
@@ -59,6 +63,22 @@ internal sealed class TopicBatch
         }
 
         Completion.TrySetResult(result);
+    }
+
+    /// <summary>Set (under its queue's lock) when the batch waited too long: if it has not been sent, it never will be.</summary>
+    public bool Expired { get; set; }
+
+    /// <summary>
+    /// Answers every request of the batch now, while it is still queued or in flight (then it may yet be
+    /// stored). Its buffer stays with the batch until the call ends (<see cref="Complete"/>).
+    /// </summary>
+    public void Expire(AppendResult result) => Completion.TrySetResult(result);
+
+    /// <summary>Returns the buffer of a batch that will never be sent (expired while it waited).</summary>
+    public void Discard()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
     }
 
     private void EnsureRoom(int size)

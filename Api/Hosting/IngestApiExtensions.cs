@@ -25,6 +25,7 @@ public static class IngestApiExtensions
     {
         var services = builder.Services;
         services.AddOptions<IngestApiOptions>().BindConfiguration(IngestApiOptions.SectionName).ValidateOnStart();
+        services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.SectionName);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestApiOptions>, IngestApiOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddConfigSubscriber();

@@ -23,6 +23,9 @@ public static class IngestClientBuilderExtensions
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
+            // A gateway whose host went silent fails no connection: only the list from Redis (Active silos) drops
+            // it. Orleans reads that list once a minute; every 5 s a frontend stops sending to a dead silo soon.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         }
         else
         {

@@ -66,11 +66,14 @@ internal sealed class IngestAnswers(ApiInstruments metrics, IOptions<IngestApiOp
             AppendStatus.WriteFailed => "Write failed",
             AppendStatus.Overloaded => "Overloaded",
             AppendStatus.Unavailable => "Cluster unavailable",
+            AppendStatus.Indeterminate => "Outcome unknown",
             _ => "Not stored",
         };
         context.Response.Headers.RetryAfter = _retryAfter;
-        return Problems.Write(context, StatusCodes.Status503ServiceUnavailable, title,
-            (result.Detail ?? title) + ". Nothing of this request was stored; retry later.");
+        var consequence = result.Status == AppendStatus.Indeterminate
+            ? ". The records may or may not be stored: a retry may store them twice."
+            : ". Nothing of this request was stored; retry later.";
+        return Problems.Write(context, StatusCodes.Status503ServiceUnavailable, title, (result.Detail ?? title) + consequence);
     }
 
     private static Task Accepted(HttpContext context, int records)

@@ -39,6 +39,14 @@ public sealed class ClusterSettings
     /// <summary>Missed probes before a silo is suspected. Default 3.</summary>
     public int MissedProbesLimit { get; set; } = 3;
 
+    /// <summary>
+    /// How long a silo keeps taking appends when it can confirm its membership neither in the membership table
+    /// nor with a majority of the other silos (it is cut off). Past it the silo answers 503 and <c>/readyz</c>
+    /// 503 until it confirms again. Must be shorter than <see cref="ProbeTimeout"/> × <see cref="MissedProbesLimit"/>,
+    /// the soonest the others can declare it dead and serve its topics. Default 4 s.
+    /// </summary>
+    public TimeSpan IsolationTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
     public bool UsesRedis => !string.IsNullOrWhiteSpace(Redis);
 
     /// <summary>
@@ -109,6 +117,11 @@ internal sealed class ClusterSettingsValidator : IValidateOptions<ClusterSetting
         if (options.MissedProbesLimit is < 2 or > 10)
         {
             errors.Add($"Cluster:MissedProbesLimit must be between 2 and 10 (was {options.MissedProbesLimit}).");
+        }
+
+        if (options.IsolationTimeout < TimeSpan.FromSeconds(1) || options.IsolationTimeout >= options.ProbeTimeout * options.MissedProbesLimit)
+        {
+            errors.Add($"Cluster:IsolationTimeout must be at least 1 second and shorter than Cluster:ProbeTimeout × Cluster:MissedProbesLimit ({(options.ProbeTimeout * options.MissedProbesLimit).TotalSeconds:0.#} s), the soonest the other silos can declare this one dead (was {options.IsolationTimeout}).");
         }
 
         if (options.ShutdownTimeout < TimeSpan.FromSeconds(1))

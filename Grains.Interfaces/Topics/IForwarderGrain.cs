@@ -7,6 +7,10 @@ namespace Ingest.Topics;
 [Alias("ingest.forwarder")]
 public interface IForwarderGrain : IGrainWithStringKey
 {
+    /// <summary>Answers at once: another silo confirming it can still reach this one (see <c>MembershipLease</c>).</summary>
+    [Alias("ping")]
+    Task Ping();
+
     [Alias("status")]
     Task<IReadOnlyList<TopicForwardingStatus>> GetStatus();
 

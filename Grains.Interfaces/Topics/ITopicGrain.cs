@@ -49,9 +49,18 @@ public enum AppendStatus
     /// <summary>The batch was not a sequence of valid frames (a frontend bug, never client input).</summary>
     InvalidFrames = 3,
 
-    /// <summary>Set by the frontend, never by the grain: the cluster could not be reached in time.</summary>
+    /// <summary>
+    /// Not stored: the frontend gave up before the records were sent (the cluster could not be reached in time),
+    /// or the grain's silo may no longer own the topic (fenced, see <c>MembershipLease</c>).
+    /// </summary>
     Unavailable = 10,
 
     /// <summary>Set by the frontend, never by the grain: too many bytes already wait for this topic.</summary>
     Overloaded = 11,
+
+    /// <summary>
+    /// Set by the frontend, never by the grain: the call was sent but did not answer in time, or failed in
+    /// flight. The records may or may not be stored; a retry may store them twice.
+    /// </summary>
+    Indeterminate = 12,
 }

@@ -42,6 +42,8 @@ internal sealed class IngestInstruments
         meter.CreateObservableGauge("ingest.disk.used", () => _budget.UsedBytes, "By", "Bytes in the data directory (segments and archive).");
         meter.CreateObservableGauge("ingest.disk.free", () => _budget.FreeBytes == long.MaxValue ? 0 : _budget.FreeBytes, "By", "Free bytes on the data directory's file system (sampled).");
         meter.CreateObservableGauge("ingest.disk.budget", () => _budget.MaxBytes, "By", "Ingest:MaxDiskBytes.");
+        MembershipChecks = meter.CreateCounter<long>("ingest.membership.checks", "{check}",
+            "Membership lease checks of this silo, by outcome: table (its row reads Active), peers (table unreachable, a majority of peers answered), unconfirmed, dead.");
         DeliveryErrors = meter.CreateCounter<long>("ingest.kafka.delivery_errors", "{record}", "Delivery reports with an error (each is retried from the checkpoint).");
         meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
             "Messages sent to brokers, retransmissions included (librdkafka statistics, when Kafka:ProducerSettings:statistics.interval.ms is set); minus ingest.records.shipped, it counts retries.");
@@ -160,6 +162,8 @@ internal sealed class IngestInstruments
 
         return null;
     }
+
+    public Counter<long> MembershipChecks { get; }
 
     public Counter<long> SegmentsDeleted { get; }
 

@@ -30,6 +30,8 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.DiskBudget
         return Task.CompletedTask;
     }
 
+    public Task Ping() => Task.CompletedTask;
+
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
 
     public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString(), budget));

@@ -37,6 +37,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<Archive.SegmentArchive>();
         services.TryAddSingleton(sp => new Topics.DiskRoom(sp.GetRequiredService<DiskBudget>(), sp.GetRequiredService<Archive.SegmentArchive>().Evict));
         services.TryAddSingleton<Topics.TopicWriters>();
+        services.TryAddSingleton<Membership.IClusterStanding, Membership.SoleSilo>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
         services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();
         services.AddPlacementDirector<ForwarderPlacement, ForwarderPlacementDirector>();
@@ -62,6 +63,23 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<ForwardingEngine>();
         services.TryAddSingleton<ISegmentEvents>(sp => sp.GetRequiredService<ForwardingEngine>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForwarderLifecycle>();
+        return builder;
+    }
+}
+
+public static class MembershipLeaseExtensions
+{
+    /// <summary>
+    /// For a silo of a real cluster (membership in Redis): the lease that fences it when it cannot confirm its
+    /// membership for <paramref name="isolationTimeout"/> (see <see cref="Membership.MembershipLease"/>).
+    /// </summary>
+    public static ISiloBuilder UseMembershipLease(this ISiloBuilder builder, TimeSpan isolationTimeout)
+    {
+        builder.Services.Configure<Membership.MembershipLeaseOptions>(o => o.IsolationTimeout = isolationTimeout);
+        builder.Services.AddSingleton<Membership.PeerProbe>();
+        builder.Services.AddSingleton<Membership.MembershipLease>();
+        builder.Services.AddSingleton<Membership.IClusterStanding>(sp => sp.GetRequiredService<Membership.MembershipLease>());
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Membership.MembershipLease>());
         return builder;
     }
 }

@@ -2,7 +2,7 @@ namespace Ingest;
 
 /// <summary>
 /// Event ids of every log line Ingest writes, in one place: the silo's (storage 1000-1299 and 1400-1599,
-/// Kafka 1300-1399, shutdown 1600-1699), the cluster configuration's on every node (1700-1799) and the
+/// Kafka 1300-1399, shutdown and membership 1600-1699), the cluster configuration's on every node (1700-1799) and the
 /// HTTP frontend's (requests 2000-2099, admin 2100-2199).
 /// </summary>
 internal enum IngestEventCode
@@ -44,6 +44,9 @@ internal enum IngestEventCode
     ShutdownDraining = 1600,
     ShutdownLeaving = 1601,
     ShutdownExceeded = 1602,
+    MembershipFenced = 1610,
+    MembershipRemoved = 1611,
+    MembershipConfirmed = 1612,
     ConfigInForce = 1701,
     ConfigGrainUnreachable = 1702,
     ConfigGrainReachable = 1703,

@@ -31,6 +31,7 @@ namespace Ingest.Topics;
 internal sealed class TopicGrain(
     TopicWriters writers,
     LiveConfig config,
+    Membership.IClusterStanding standing,
     IOptions<IngestOptions> options,
     TimeProvider time,
     ILogger<TopicGrain> logger) : Grain, ITopicGrain, IRemindable
@@ -143,6 +144,11 @@ internal sealed class TopicGrain(
 
     public ValueTask<AppendResult> Append(AppendBatch batch)
     {
+        if (standing.Fenced is { } fenced)
+        {
+            return ValueTask.FromResult(new AppendResult(AppendStatus.Unavailable, fenced));
+        }
+
         _appendedSinceTick = true;
         _lastAppend = time.GetTimestamp();
         return _writer!.Append(batch);

@@ -36,7 +36,12 @@ public sealed class MockKafkaCluster : Ingest.Kafka.IDevelopmentBroker
     public IReadOnlyList<IPEndPoint> BrokerEndpoints { get; }
 
     /// <summary>Starts a cluster of <paramref name="brokers"/> brokers; see the class remarks for <paramref name="basePort"/>.</summary>
-    public static MockKafkaCluster Start(int brokers = 1, int basePort = 0)
+    /// <remarks>
+    /// With <paramref name="listenAddress"/>, every broker is reached (and advertised) on that address through a
+    /// forwarder, at <paramref name="basePort"/> + i − 1 or, with <paramref name="basePort"/> 0, a port of its own:
+    /// for clients on other hosts (network namespaces of a test) that cannot reach this host's loopback.
+    /// </remarks>
+    public static MockKafkaCluster Start(int brokers = 1, int basePort = 0, IPAddress? listenAddress = null)
     {
         LibRdKafka.EnsureLoaded();
         var errors = Marshal.AllocHGlobal(512);
@@ -60,11 +65,11 @@ public sealed class MockKafkaCluster : Ingest.Kafka.IDevelopmentBroker
 
             var mock = new MockKafkaCluster(handle, cluster, brokers);
             LibRdKafka.MockGroupInitialRebalanceDelayMs(cluster, 0);
-            if (basePort > 0)
+            if (basePort > 0 || listenAddress is not null)
             {
                 try
                 {
-                    mock.ExposeOnFixedPorts(basePort);
+                    mock.ExposeThroughForwarders(listenAddress ?? IPAddress.Loopback, basePort);
                 }
                 catch
                 {
@@ -129,15 +134,15 @@ public sealed class MockKafkaCluster : Ingest.Kafka.IDevelopmentBroker
         }
     }
 
-    private void ExposeOnFixedPorts(int basePort)
+    private void ExposeThroughForwarders(IPAddress address, int basePort)
     {
         var addresses = new List<string>();
         for (var i = 0; i < BrokerEndpoints.Count; i++)
         {
-            var port = basePort + i;
-            _forwarders.Add(new TcpForwarder(new IPEndPoint(IPAddress.Loopback, port), BrokerEndpoints[i]));
-            LibRdKafka.MockBrokerSetHostPort(_cluster, i + 1, "127.0.0.1", port);
-            addresses.Add($"127.0.0.1:{port}");
+            var forwarder = new TcpForwarder(new IPEndPoint(address, basePort > 0 ? basePort + i : 0), BrokerEndpoints[i]);
+            _forwarders.Add(forwarder);
+            LibRdKafka.MockBrokerSetHostPort(_cluster, i + 1, address.ToString(), forwarder.Port);
+            addresses.Add($"{address}:{forwarder.Port}");
         }
 
         BootstrapServers = string.Join(',', addresses);

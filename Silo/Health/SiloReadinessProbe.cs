@@ -6,14 +6,16 @@ namespace Ingest.Silo.Health;
 
 /// <summary>
 /// Readiness of a silo that serves the API: it has joined the cluster (its lifecycle reached Active and
-/// has not begun to stop) and its data directory is writable with room in the disk budget.
+/// has not begun to stop), it still stands in it (not fenced by its membership lease), and its data
+/// directory is writable with room in the disk budget.
 /// </summary>
 internal sealed class SiloReadinessProbe(
     SiloActivity activity,
     IStorageStatus storage,
     IClusterMembershipService membership,
     Ingest.Kafka.KafkaProducerHost producer,
-    Microsoft.Extensions.Options.IOptions<Ingest.Kafka.KafkaOptions> kafka) : IReadinessProbe
+    Microsoft.Extensions.Options.IOptions<Ingest.Kafka.KafkaOptions> kafka,
+    Ingest.Membership.IClusterStanding standing) : IReadinessProbe
 {
     public ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
     {
@@ -24,6 +26,11 @@ internal sealed class SiloReadinessProbe(
         if (!activity.IsActive)
         {
             return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)") with { ActiveSilos = silos, Kafka = kafkaState });
+        }
+
+        if (standing.Fenced is { } fenced)
+        {
+            return ValueTask.FromResult(ReadinessReport.No(fenced) with { ActiveSilos = silos, Kafka = kafkaState });
         }
 
         var report = storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason);

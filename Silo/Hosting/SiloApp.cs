@@ -114,5 +114,6 @@ public static class SiloApp
             o.NumMissedProbesLimit = cluster.MissedProbesLimit;
             o.TableRefreshTimeout = TimeSpan.FromSeconds(10);
         });
+        silo.UseMembershipLease(cluster.IsolationTimeout);
     }
 }

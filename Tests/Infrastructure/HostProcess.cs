@@ -14,11 +14,11 @@ public sealed partial class HostProcess : IAsyncDisposable
     private readonly System.Diagnostics.Process _process;
     private readonly StringBuilder _output = new();
 
-    private HostProcess(System.Diagnostics.Process process, int httpPort)
+    private HostProcess(System.Diagnostics.Process process, int httpPort, string httpHost = "localhost")
     {
         _process = process;
         HttpPort = httpPort;
-        Http = new HttpClient { BaseAddress = new Uri($"http://localhost:{httpPort}"), Timeout = TimeSpan.FromSeconds(15) };
+        Http = new HttpClient { BaseAddress = new Uri($"http://{httpHost}:{httpPort}"), Timeout = TimeSpan.FromSeconds(15) };
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -48,8 +48,11 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>dotnet Ingest.{project}.dll</c> in its build directory.</summary>
-    public static HostProcess Start(string project, IDictionary<string, string> environment, int? httpPort = null, IEnumerable<string>? arguments = null)
+    /// <summary>
+    /// Starts <c>dotnet Ingest.{project}.dll</c> in its build directory; on a host of a <see cref="TestNetwork"/>
+    /// when <paramref name="host"/> is given (serving HTTP on that host's address).
+    /// </summary>
+    public static HostProcess Start(string project, IDictionary<string, string> environment, int? httpPort = null, IEnumerable<string>? arguments = null, NetHost? host = null)
     {
         var port = httpPort ?? Ports.Free();
         var start = new ProcessStartInfo("dotnet")
@@ -65,11 +68,17 @@ public sealed partial class HostProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        var httpHost = host?.Address.ToString() ?? "127.0.0.1";
+        start.Environment["ASPNETCORE_URLS"] = $"http://{httpHost}:{port}";
         start.Environment["Logging__LogLevel__Polly"] = "Error";
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
+        }
+
+        if (host is not null)
+        {
+            return new HostProcess(System.Diagnostics.Process.Start(TestNetwork.InHost(host, start))!, port, httpHost);
         }
 
         return Launch(start, port);

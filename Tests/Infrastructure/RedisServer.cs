@@ -13,18 +13,23 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly System.Diagnostics.Process _process;
     private bool _disposed;
 
-    private RedisServer(System.Diagnostics.Process process, int port)
+    private RedisServer(System.Diagnostics.Process process, string address, int port)
     {
         _process = process;
+        Address = address;
         Port = port;
     }
 
+    public string Address { get; }
+
     public int Port { get; }
 
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => $"{Address}:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts redis-server listening on <paramref name="address"/> (loopback by default; a test network's gateway for hosts of their own).</summary>
+    public static async Task<RedisServer> StartAsync(System.Net.IPAddress? address = null)
     {
+        var bind = (address ?? System.Net.IPAddress.Loopback).ToString();
         var executable = new[] { "/usr/bin/redis-server", "/usr/sbin/redis-server" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("redis-server is not installed: run ./test.sh, which installs the Debian package redis-server.");
         var port = Ports.Free();
@@ -34,7 +39,7 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" })
+        foreach (var argument in new[] { "--port", port.ToString(), "--bind", bind, "--protected-mode", "no", "--save", "", "--appendonly", "no", "--daemonize", "no" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -44,7 +49,7 @@ public sealed class RedisServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RedisServer(process, port);
+        var server = new RedisServer(process, bind, port);
         await Poll.Until(server.PingAsync, TimeSpan.FromSeconds(20), $"redis-server on port {port} to answer PING");
         return server;
     }
@@ -59,7 +64,7 @@ public sealed class RedisServer : IAsyncDisposable
         try
         {
             using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", Port);
+            await client.ConnectAsync(Address, Port);
             var stream = client.GetStream();
             await stream.WriteAsync("PING\r\n"u8.ToArray());
             var buffer = new byte[16];

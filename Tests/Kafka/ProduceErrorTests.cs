@@ -19,7 +19,7 @@ public sealed class ProduceErrorTests(KafkaSilo silo) : IClassFixture<KafkaSilo>
         }
 
         ledger.ReadAndAssertDelivered(silo.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(60));
-        var before = await Poll.UntilValue(Counts, c => c.Shipped >= 200 && c.Transmitted >= c.Shipped, TimeSpan.FromSeconds(10), "producer statistics to catch up");
+        var before = await Poll.UntilValue(Counts, c => c.Shipped >= 200 && c.Transmitted >= c.Shipped, TimeSpan.FromSeconds(30), "producer statistics (every second) to catch up with the 200 records shipped");
 
         silo.Kafka.PushRequestErrors(KafkaApiKey.Produce,
             KafkaErrorCode.NotLeaderForPartition, KafkaErrorCode.NotLeaderForPartition, KafkaErrorCode.RequestTimedOut,

@@ -41,7 +41,7 @@ public sealed partial class MonitoringFilesTests(KafkaSilo silo) : IClassFixture
         var rules = new YamlStream();
         rules.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(root, "deploy", "monitoring", "alerts.yml"))));
         var alerts = ((YamlSequenceNode)((YamlSequenceNode)rules.Documents[0].RootNode["groups"]).Children[0]["rules"]).Children.Cast<YamlMappingNode>().ToList();
-        Assert.Equal(["IngestBacklogGrowing", "IngestOldestRecordTooOld", "IngestDiskBudgetAbove80Percent", "IngestKafkaDeliveryErrors", "IngestRejectingOverload"],
+        Assert.Equal(["IngestBacklogGrowing", "IngestOldestRecordTooOld", "IngestDiskBudgetAbove80Percent", "IngestKafkaDeliveryErrors", "IngestRejectingOverload", "IngestSiloCutOff"],
             alerts.Select(a => a["alert"].ToString()));
         Assert.All(alerts, a => Assert.False(string.IsNullOrWhiteSpace(a["annotations"]["summary"].ToString())));
 

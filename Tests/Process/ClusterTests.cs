@@ -169,11 +169,13 @@ internal sealed class TopicLoad : IAsyncDisposable
                 var topic = topics[(i + c) % topics.Count];
                 try
                 {
+                    // When the request was sent: a 202 for a request sent before a kill may come from the killed silo.
+                    var sent = Stopwatch.GetTimestamp();
                     var status = await ledgers[topic].PostOne(http, topic, $"{topic}-c{c}-{i}", null, i);
                     if (status == HttpStatusCode.Accepted)
                     {
                         Interlocked.Increment(ref _accepted);
-                        _lastAccepted[topic] = Stopwatch.GetTimestamp();
+                        _lastAccepted.AddOrUpdate(topic, sent, (_, last) => Math.Max(last, sent));
                     }
                     else if (status != HttpStatusCode.ServiceUnavailable)
                     {
@@ -192,6 +194,7 @@ internal sealed class TopicLoad : IAsyncDisposable
 
     public int Accepted => Volatile.Read(ref _accepted);
 
+    /// <summary>When the last request of <paramref name="topic"/> that got a 202 was sent (<see cref="Stopwatch"/> ticks).</summary>
     public long LastAccepted(string topic) => _lastAccepted.TryGetValue(topic, out var at) ? at : 0;
 
     public async Task StopAsync()
