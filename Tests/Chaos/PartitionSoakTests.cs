@@ -24,18 +24,10 @@ public sealed class PartitionSoakTests
         var rounds = Rounds;
         // The broker keeps ~5 MiB per partition; a round sends ~30k records of ~150 bytes over 8 topics.
         await using var bed = await PartitionBed.StartAsync(topics: 8, partitions: Math.Max(1, rounds / 4 + 1));
-        var log = new List<string>();
-        var clock = Stopwatch.StartNew();
-        void Note(string line)
-        {
-            log.Add($"{clock.Elapsed:mm\\:ss} {line}");
-            TestContext.Current.SendDiagnosticMessage(log[^1]);
-        }
-
-        var silos = new Dictionary<string, HostProcess> { ["a"] = bed.StartSilo("a"), ["b"] = bed.StartSilo("b") };
-        var api = bed.StartApi();
-        await ClusterBed.WaitForSilosAsync(2, silos["a"], silos["b"], api);
-        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var timeline = new Timeline();
+        var (a, b, api) = await bed.StartClusterAsync();
+        var silos = new Dictionary<string, HostProcess> { ["a"] = a, ["b"] = b };
+        using var client = PartitionBed.ClientOf(api);
         await using var load = new TimedLoad(client, bed.Topics, bed.Ledgers);
         var random = new Random(Environment.TickCount);
 
@@ -50,7 +42,7 @@ public sealed class PartitionSoakTests
         {
             await Poll.Until(() => silos.Values.Any(s => s.HasExited), TimeSpan.FromSeconds(90), $"the silo declared dead to stop ({phase})");
             var removed = silos.Single(s => s.Value.HasExited).Key;
-            Note($"{phase}: silo {removed} was declared dead and stopped ({silos[removed].ExitCode}); restarting it on its disk");
+            timeline.Note($"{phase}: silo {removed} was declared dead and stopped ({silos[removed].ExitCode}); restarting it on its disk");
             silos[removed] = bed.StartSilo(removed);
             await ClusterBed.WaitForSilosAsync(2, silos["a"], silos["b"], api);
         }
@@ -63,7 +55,7 @@ public sealed class PartitionSoakTests
 
             var victim = Pick();
             bed.Network.Isolate(bed.Network[victim]);
-            Note($"round {round}: {victim} cut off from every host");
+            timeline.Note($"round {round}: {victim} cut off from every host");
             await Poll.Until(async () => await PartitionBed.ActiveSilos(silos[Other(victim)]) == 1, TimeSpan.FromSeconds(90), $"{Other(victim)} to declare {victim} dead");
             await Progress($"round {round}, {victim} cut off");
             bed.Network.Heal(bed.Network[victim]);
@@ -71,14 +63,14 @@ public sealed class PartitionSoakTests
 
             victim = Pick();
             bed.Network.Block(bed.Network[victim], bed.Network[Other(victim)].Address, fault: "peers only");
-            Note($"round {round}: {victim} and {Other(victim)} cut off from each other");
+            timeline.Note($"round {round}: {victim} and {Other(victim)} cut off from each other");
             await Poll.Until(() => silos.Values.Any(s => s.HasExited), TimeSpan.FromSeconds(90), $"one silo to be declared dead (round {round}, peers only)");
             bed.Network.Heal(bed.Network[victim]);
             await RestartTheRemoved($"round {round}, peers-only cut healed");
 
             victim = Pick();
             bed.Network.Block(bed.Network[victim], bed.Network.Gateway, bed.Redis.Port, "redis only");
-            Note($"round {round}: {victim} cut off from Redis");
+            timeline.Note($"round {round}: {victim} cut off from Redis");
             var byPeers = await bed.MembershipChecks(victim, "peers");
             await Poll.Until(async () => await bed.MembershipChecks(victim, "peers") >= byPeers + 8, TimeSpan.FromSeconds(60),
                 $"{victim}'s lease to be confirmed by its peer 8 times (twice Cluster:IsolationTimeout) without Redis");
@@ -90,26 +82,26 @@ public sealed class PartitionSoakTests
             await Progress($"round {round}, sampling which silo appends");
             victim = await bed.MetricOf("a", "ingest_records_appended_total") - before[0] >= await bed.MetricOf("b", "ingest_records_appended_total") - before[1] ? "a" : "b";
             bed.Network.Block(bed.Network[victim], bed.Network.Gateway, bed.BrokerPort, "kafka only");
-            Note($"round {round}: {victim} cut off from Kafka");
+            timeline.Note($"round {round}: {victim} cut off from Kafka");
             await Poll.Until(async () => await bed.Backlog(victim) > 200, TimeSpan.FromSeconds(60), $"{victim}'s backlog to grow past 200 records without Kafka");
             bed.Network.Heal(bed.Network[victim]);
 
             victim = Pick();
             bed.Network.Lossy(bed.Network[victim], 20);
-            Note($"round {round}: {victim} drops 20 % of its packets");
+            timeline.Note($"round {round}: {victim} drops 20 % of its packets");
             await Progress($"round {round}, {victim} lossy", 4000);
             bed.Network.Heal(bed.Network[victim]);
 
             victim = Pick();
             bed.Network.Slow(bed.Network[victim], kbit: 1000, queueMs: 200);
-            Note($"round {round}: {victim} on a 1 Mbit/s link");
+            timeline.Note($"round {round}: {victim} on a 1 Mbit/s link");
             await Progress($"round {round}, {victim} slow", 4000);
             bed.Network.Heal(bed.Network[victim]);
-            Note($"round {round} done: {load}");
+            timeline.Note($"round {round} done: {load}");
         }
 
         await load.StopAsync();
-        Note($"load stopped: {load}");
+        timeline.Note($"load stopped: {load}");
         Assert.False(load.Outcomes.ContainsKey("no answer"), $"requests without an answer within the client's 10 s: {load}");
         Assert.DoesNotContain(load.Outcomes.Keys, outcome => outcome is not ("202" or "503"));
 
@@ -120,8 +112,8 @@ public sealed class PartitionSoakTests
         }
 
         var twoWriters = bed.Topics.ToDictionary(topic => topic, topic => bed.TwoWriterMs(topic, "a", "b"));
-        Note($"every 202 is in Kafka: {load.Accepted} records, {duplicates} duplicates; two writers per topic (ms): {string.Join(", ", twoWriters.Select(t => $"{t.Key} {t.Value}"))}");
-        TestContext.Current.AddAttachment("timeline", string.Join('\n', log));
+        timeline.Note($"every 202 is in Kafka: {load.Accepted} records, {duplicates} duplicates; two writers per topic (ms): {string.Join(", ", twoWriters.Select(t => $"{t.Key} {t.Value}"))}");
+        timeline.Attach();
         Assert.True(twoWriters.Values.Max() <= 2000, $"two silos took writes for one topic for at most ~1 s at a time (the lease's check period plus a table read); saw {twoWriters.Values.Max()} ms");
     }
 

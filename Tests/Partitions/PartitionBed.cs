@@ -77,6 +77,19 @@ internal sealed class PartitionBed : IAsyncDisposable
         return process;
     }
 
+    /// <summary>Starts silos "a" and "b" and the frontend, and waits until each sees two active silos.</summary>
+    public async Task<(HostProcess A, HostProcess B, HostProcess Api)> StartClusterAsync()
+    {
+        var a = StartSilo("a");
+        var b = StartSilo("b");
+        var api = StartApi();
+        await Process.ClusterBed.WaitForSilosAsync(2, a, b, api);
+        return (a, b, api);
+    }
+
+    /// <summary>A client of <paramref name="api"/> that gives up after 10 s: a request outliving it got no answer.</summary>
+    public static HttpClient ClientOf(HostProcess api) => new() { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+
     public HostProcess StartApi()
     {
         var process = HostProcess.Start("Api", Process.SiloEnvironment.FrontendOf(Redis.ConnectionString, ClusterId), HttpPort, host: Network["api"]);

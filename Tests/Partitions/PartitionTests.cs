@@ -16,31 +16,22 @@ public sealed class PartitionTests
     public async Task a_silo_cut_off_from_every_host_loses_no_acknowledged_record_every_client_is_answered_in_time_and_the_connected_silo_stays()
     {
         await using var bed = await PartitionBed.StartAsync(topics: 12);
-        var log = new List<string>();
-        var clock = Stopwatch.StartNew();
-        void Note(string line)
-        {
-            log.Add($"{clock.Elapsed:mm\\:ss\\.f} {line}");
-            TestContext.Current.SendDiagnosticMessage(log[^1]);
-        }
+        var timeline = new Timeline();
 
-        var a = bed.StartSilo("a");
-        var b = bed.StartSilo("b");
-        var api = bed.StartApi();
-        await ClusterBed.WaitForSilosAsync(2, a, b, api);
-        Note("two silos and the frontend ready");
+        var (a, b, api) = await bed.StartClusterAsync();
+        timeline.Note("two silos and the frontend ready");
 
-        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var client = PartitionBed.ClientOf(api);
         await using var load = new TimedLoad(client, bed.Topics, bed.Ledgers);
         await Poll.Until(() => load.Accepted >= 500, TimeSpan.FromSeconds(60), "500 records accepted before the cut");
         load.ResetLongest();
-        Note($"before the cut: {load}");
+        timeline.Note($"before the cut: {load}");
 
         var cut = Stopwatch.StartNew();
         bed.Network.Isolate(bed.Network["b"]);
         // The fault is real: silo B's host answers nobody (its own address, from the root side, times out).
         await Assert.ThrowsAnyAsync<Exception>(() => new HttpClient { Timeout = TimeSpan.FromSeconds(2) }.GetAsync($"http://{bed.Network["b"].Address}:{PartitionBed.HttpPort}/healthz"));
-        Note("silo B isolated (its HTTP port times out from the root side)");
+        timeline.Note("silo B isolated (its HTTP port times out from the root side)");
 
         // Seen from inside B's host, where a client could still reach it: within Cluster:IsolationTimeout (4 s)
         // and one check, B stops saying ready and refuses appends, long before A can declare it dead.
@@ -48,32 +39,32 @@ public sealed class PartitionTests
         var fencedAfter = cut.Elapsed;
         // A topic of its own, outside the ledgers: a 503 "may or may not be stored" may yet be stored.
         var refused = bed.PostInside("b", "/v1/topics/inside-b", """{"inside":"b"}""");
-        Note($"B fenced after {fencedAfter.TotalSeconds:0.0} s: /readyz {bed.GetInside("b", "/readyz")}; a POST inside B: {refused}");
+        timeline.Note($"B fenced after {fencedAfter.TotalSeconds:0.0} s: /readyz {bed.GetInside("b", "/readyz")}; a POST inside B: {refused}");
         Assert.Equal(503, refused?.Status);
         Assert.True(await PartitionBed.ActiveSilos(a) == 2, "A has not declared B dead yet: B fenced itself first");
 
         await Poll.Until(async () => await PartitionBed.ActiveSilos(a) == 1, TimeSpan.FromSeconds(60), "silo A to see one active silo (B declared dead)");
         var declared = Stopwatch.GetTimestamp();
-        Note($"A declared B dead {cut.Elapsed.TotalSeconds:0.0} s after the cut");
+        timeline.Note($"A declared B dead {cut.Elapsed.TotalSeconds:0.0} s after the cut");
         // Then B's topics move to A: every topic takes writes again through the frontend within seconds.
         await Poll.Until(() => bed.Topics.All(t => load.LastAccepted(t) > declared), TimeSpan.FromSeconds(30), "every topic to get a 202 for a request sent after B was declared dead");
         var movedIn = Stopwatch.GetElapsedTime(declared);
-        Note($"every topic accepts again {movedIn.TotalSeconds:0.0} s after B was declared dead");
+        timeline.Note($"every topic accepts again {movedIn.TotalSeconds:0.0} s after B was declared dead");
         Assert.True(movedIn < TimeSpan.FromSeconds(15), $"B's topics should accept again on A within ~10 s of B's removal, took {movedIn}");
-        Note($"silo A sees 1 active silo; B inside: {bed.GetInside("b", "/readyz")}");
+        timeline.Note($"silo A sees 1 active silo; B inside: {bed.GetInside("b", "/readyz")}");
         Assert.Equal(503, bed.GetInside("b", "/readyz")?.Status);
         var acceptedAtDeath = load.Accepted;
         await Poll.Until(() => load.Accepted >= acceptedAtDeath + 500, TimeSpan.FromSeconds(60), "500 more records accepted with B cut off");
-        Note($"during the cut: {load}; B inside: {bed.GetInside("b", "/readyz")}");
+        timeline.Note($"during the cut: {load}; B inside: {bed.GetInside("b", "/readyz")}");
 
         bed.Network.Heal(bed.Network["b"]);
-        Note("healed");
+        timeline.Note("healed");
         var healedAt = load.Accepted;
         await Poll.Until(() => load.Accepted >= healedAt + 500 || a.HasExited, TimeSpan.FromSeconds(60), "500 more records accepted after healing");
         await Poll.Until(() => b.HasExited || a.HasExited, TimeSpan.FromSeconds(60), "the silo that was declared dead to stop");
-        Note($"after healing: A exited {a.HasExited}{(a.HasExited ? $" ({a.ExitCode})" : "")}, B exited {b.HasExited}{(b.HasExited ? $" ({b.ExitCode})" : "")}; {load}");
+        timeline.Note($"after healing: A exited {a.HasExited}{(a.HasExited ? $" ({a.ExitCode})" : "")}, B exited {b.HasExited}{(b.HasExited ? $" ({b.ExitCode})" : "")}; {load}");
         await load.StopAsync();
-        Note($"load stopped: {load}");
+        timeline.Note($"load stopped: {load}");
 
         Assert.False(a.HasExited, $"silo A, which stayed connected, exited with {(a.HasExited ? a.ExitCode : 0)}:\n{Tail(a.Output)}");
         // B read its own Dead row once it could reach Redis again, and Orleans ended it (its fail-fast: SIGABRT, 134).
@@ -90,32 +81,25 @@ public sealed class PartitionTests
         // As an orchestrator would: B starts again on its disk and ships what it stored.
         var b2 = bed.StartSilo("b");
         await ClusterBed.WaitForSilosAsync(2, a, b2, api);
-        Note("silo B restarted on its disk and joined");
+        timeline.Note("silo B restarted on its disk and joined");
         foreach (var (topic, ledger) in bed.Ledgers)
         {
             ledger.ReadAndAssertDelivered(bed.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
         }
 
-        Note("every acknowledged record is in Kafka");
-        TestContext.Current.AddAttachment("timeline", string.Join('\n', log));
+        timeline.Note("every acknowledged record is in Kafka");
+        timeline.Attach();
     }
 
     [Fact]
     public async Task silos_cut_off_from_each_other_but_not_from_redis_or_clients_keep_one_writer_per_topic_within_a_second_and_lose_nothing()
     {
         await using var bed = await PartitionBed.StartAsync(topics: 12);
-        var log = new List<string>();
-        var clock = Stopwatch.StartNew();
-        void Note(string line)
-        {
-            log.Add($"{clock.Elapsed:mm\\:ss\\.f} {line}");
-            TestContext.Current.SendDiagnosticMessage(log[^1]);
-        }
+        var timeline = new Timeline();
 
-        var silos = new Dictionary<string, HostProcess> { ["a"] = bed.StartSilo("a"), ["b"] = bed.StartSilo("b") };
-        var api = bed.StartApi();
-        await ClusterBed.WaitForSilosAsync(2, silos["a"], silos["b"], api);
-        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var (a, b, api) = await bed.StartClusterAsync();
+        var silos = new Dictionary<string, HostProcess> { ["a"] = a, ["b"] = b };
+        using var client = PartitionBed.ClientOf(api);
         await using var load = new TimedLoad(client, bed.Topics, bed.Ledgers);
         await Poll.Until(() => load.Accepted >= 500, TimeSpan.FromSeconds(60), "500 records accepted before the cut");
         load.ResetLongest();
@@ -125,19 +109,19 @@ public sealed class PartitionTests
         // The fault is real and partial: B cannot reach A, but both still reach Redis and the frontend reaches both.
         Assert.Null(bed.CurlFrom("b", $"http://{bed.Network["a"].Address}:{PartitionBed.HttpPort}/healthz", 2));
         Assert.Equal(200, bed.CurlFrom("api", $"http://{bed.Network["b"].Address}:{PartitionBed.HttpPort}/healthz", 2)?.Status);
-        Note("B and A cut off from each other (both reach Redis; the frontend reaches both)");
+        timeline.Note("B and A cut off from each other (both reach Redis; the frontend reaches both)");
 
         // Each suspects the other; the first to write its vote to Redis wins, the other reads its own Dead row.
         await Poll.Until(() => silos.Values.Any(s => s.HasExited), TimeSpan.FromSeconds(90), "one silo to be declared dead and stop");
         var (loser, winner) = silos["a"].HasExited ? ("a", "b") : ("b", "a");
         var loserStoppedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        Note($"silo {loser} was declared dead and stopped ({silos[loser].ExitCode}); {load}");
+        timeline.Note($"silo {loser} was declared dead and stopped ({silos[loser].ExitCode}); {load}");
         Assert.Equal(134, silos[loser].ExitCode); // Orleans' fail-fast, once it reads its own Dead row
         var afterLoss = load.Accepted;
         await Poll.Until(() => load.Accepted >= afterLoss + 500, TimeSpan.FromSeconds(60), $"500 more records accepted by silo {winner} alone");
         bed.Network.Heal(bed.Network["b"]);
         await load.StopAsync();
-        Note($"healed; load stopped: {load}");
+        timeline.Note($"healed; load stopped: {load}");
         Assert.False(silos[winner].HasExited, $"silo {winner} stays");
         // The loser still reached Redis: it read its own Dead row there (and fenced itself) before Orleans stopped it.
         Assert.Contains("reads Dead: appends refused", silos[loser].Output, StringComparison.Ordinal);
@@ -151,7 +135,7 @@ public sealed class PartitionTests
                 : Math.Max(0, Math.Min(byLoser[^1].TimestampMs, byWinner[^1].TimestampMs) - Math.Max(byLoser[0].TimestampMs, byWinner[0].TimestampMs)));
         }).Where(t => t.Both).ToList();
         var overlaps = moved.Select(t => t.Overlap).DefaultIfEmpty(0).ToList();
-        Note($"{moved.Count} topics moved from {loser} to {winner}; two writers per moved topic (ms): [{string.Join(", ", overlaps)}]");
+        timeline.Note($"{moved.Count} topics moved from {loser} to {winner}; two writers per moved topic (ms): [{string.Join(", ", overlaps)}]");
         Assert.True(moved.Count > 0, "some topics of the loser were written on both silos after the cut (moved), so the overlap was measured");
         Assert.True(overlaps.Max() <= 2000, $"two silos took writes for one topic for at most ~1 s (the lease's check period) plus a table read; saw {overlaps.Max()} ms");
         Assert.False(load.Outcomes.ContainsKey("no answer"), $"requests without an answer: {load}");
@@ -164,27 +148,18 @@ public sealed class PartitionTests
             duplicates += ledger.ReadAndAssertDelivered(bed.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false).Duplicates;
         }
 
-        Note($"every acknowledged record is in Kafka ({duplicates} duplicates)");
-        TestContext.Current.AddAttachment("timeline", string.Join('\n', log));
+        timeline.Note($"every acknowledged record is in Kafka ({duplicates} duplicates)");
+        timeline.Attach();
     }
 
     [Fact]
     public async Task a_silo_cut_off_from_redis_only_keeps_taking_writes_and_one_cut_off_from_kafka_only_holds_its_backlog_until_healed()
     {
         await using var bed = await PartitionBed.StartAsync(topics: 12);
-        var log = new List<string>();
-        var clock = Stopwatch.StartNew();
-        void Note(string line)
-        {
-            log.Add($"{clock.Elapsed:mm\\:ss\\.f} {line}");
-            TestContext.Current.SendDiagnosticMessage(log[^1]);
-        }
+        var timeline = new Timeline();
 
-        var a = bed.StartSilo("a");
-        var b = bed.StartSilo("b");
-        var api = bed.StartApi();
-        await ClusterBed.WaitForSilosAsync(2, a, b, api);
-        using var client = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var (a, b, api) = await bed.StartClusterAsync();
+        using var client = PartitionBed.ClientOf(api);
         await using var load = new TimedLoad(client, bed.Topics, bed.Ledgers);
         await Poll.Until(() => load.Accepted >= 500, TimeSpan.FromSeconds(60), "500 records accepted before the faults");
 
@@ -198,20 +173,20 @@ public sealed class PartitionTests
         Assert.Equal(200, bed.CurlFrom("api", $"http://{host.Address}:{PartitionBed.HttpPort}/readyz", 5)?.Status);
         Assert.Equal(2, await PartitionBed.ActiveSilos(a));
         Assert.DoesNotContain("has not confirmed its membership", b.Output, StringComparison.Ordinal);
-        Note($"B cut off from Redis: confirmed by its peer, still ready, 2 active silos, {load}");
+        timeline.Note($"B cut off from Redis: confirmed by its peer, still ready, 2 active silos, {load}");
         bed.Network.Heal(host);
 
         // Kafka only: B cannot ship. Its backlog grows and is reported; A ships as usual; nothing is lost.
         bed.Network.Block(host, bed.Network.Gateway, bed.BrokerPort, "kafka only");
         await Poll.Until(async () => (await bed.Backlog("b")) > 200, TimeSpan.FromSeconds(60), "B's backlog on /metrics to grow past 200 records while it cannot reach Kafka");
         var aBacklog = await bed.Backlog("a");
-        Note($"B cut off from Kafka: backlog on B {await bed.Backlog("b")}, on A {aBacklog}; {load}");
+        timeline.Note($"B cut off from Kafka: backlog on B {await bed.Backlog("b")}, on A {aBacklog}; {load}");
         Assert.True(aBacklog < 200, $"A keeps shipping (backlog {aBacklog})");
         Assert.Equal(200, bed.CurlFrom("api", $"http://{host.Address}:{PartitionBed.HttpPort}/readyz", 5)?.Status); // the disk absorbs it: still ready
         bed.Network.Heal(host);
         await load.StopAsync();
         await Poll.Until(async () => await bed.Backlog("b") == 0, TimeSpan.FromSeconds(60), "B's backlog to drain once it reaches Kafka again");
-        Note($"healed; B's backlog drained; {load}");
+        timeline.Note($"healed; B's backlog drained; {load}");
 
         Assert.False(a.HasExited || b.HasExited, "no silo was removed");
         Assert.False(load.Outcomes.ContainsKey("no answer"), $"requests without an answer: {load}");
@@ -220,8 +195,8 @@ public sealed class PartitionTests
             ledger.ReadAndAssertDelivered(bed.Kafka.BootstrapServers, topic, TimeSpan.FromSeconds(90), keyOrder: false);
         }
 
-        Note("every acknowledged record is in Kafka");
-        TestContext.Current.AddAttachment("timeline", string.Join('\n', log));
+        timeline.Note("every acknowledged record is in Kafka");
+        timeline.Attach();
     }
 
     private static string Tail(string output) => string.Join('\n', output.Split('\n').TakeLast(40));
