@@ -181,20 +181,18 @@ public sealed class ChaosSoakTests : IAsyncLifetime
 }
 
 /// <summary>Twelve clients: single records and NDJSON batches, keyed and unkeyed, over the topics; remembers every 202.</summary>
-internal sealed class MixedLoad : IAsyncDisposable
+internal sealed class MixedLoad : LoadClients
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task[] _clients;
     private int _accepted;
 
     public MixedLoad(HttpClient http, IReadOnlyList<string> topics, ConcurrentDictionary<string, Ledger> ledgers)
     {
-        _clients = Enumerable.Range(0, 12).Select(c => Task.Run(async () =>
+        Run(12, async c =>
         {
             // Paced: each client sends at most 40 requests a second, so a long soak stays inside the mock
             // broker's 5 MiB per partition (a pacing schedule, not a wait for an event).
             using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(25));
-            for (var i = 0; !_stop.IsCancellationRequested && await pace.WaitForNextTickAsync(); i++)
+            for (var i = 0; !Stopping && await pace.WaitForNextTickAsync(); i++)
             {
                 var topic = topics[(i + c) % topics.Count];
                 var key = c % 3 == 0 ? null : $"k{c}-{i % 5}";
@@ -228,26 +226,10 @@ internal sealed class MixedLoad : IAsyncDisposable
                     Unexpected.Add($"{topic}: {e.GetType().Name} {e.Message}");
                 }
             }
-        })).ToArray();
+        });
     }
 
     public ConcurrentBag<string> Unexpected { get; } = [];
 
     public int Accepted => Volatile.Read(ref _accepted);
-
-    public async Task StopAsync()
-    {
-        await _stop.CancelAsync();
-        await Task.WhenAll(_clients);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            await StopAsync();
-        }
-
-        _stop.Dispose();
-    }
 }

@@ -1,3 +1,4 @@
+using Ingest.Tests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -10,20 +11,18 @@ namespace Ingest.Tests.Partitions;
 /// goes into the topic's ledger, every other answer is counted by status, and a request that got no
 /// answer within the client's timeout is counted as unanswered, with the longest wait seen.
 /// </summary>
-internal sealed class TimedLoad : IAsyncDisposable
+internal sealed class TimedLoad : LoadClients
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task[] _clients;
     private int _accepted;
     private long _longestTicks;
 
     public TimedLoad(HttpClient http, IReadOnlyList<string> topics, ConcurrentDictionary<string, Ledger> ledgers, int clients = 16)
     {
-        _clients = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        Run(clients, async c =>
         {
             // A pacing schedule (each client at most 50 requests a second), not a wait for an event.
             using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-            for (var i = 0; !_stop.IsCancellationRequested && await pace.WaitForNextTickAsync(); i++)
+            for (var i = 0; !Stopping && await pace.WaitForNextTickAsync(); i++)
             {
                 var topic = topics[(i * 7 + c) % topics.Count];
                 var clock = Stopwatch.StartNew();
@@ -39,7 +38,7 @@ internal sealed class TimedLoad : IAsyncDisposable
                         _lastAcceptedSent.AddOrUpdate(topic, sent, (_, last) => Math.Max(last, sent));
                     }
                 }
-                catch (TaskCanceledException) when (!_stop.IsCancellationRequested)
+                catch (TaskCanceledException) when (!Stopping)
                 {
                     outcome = "no answer";
                 }
@@ -55,7 +54,7 @@ internal sealed class TimedLoad : IAsyncDisposable
                 {
                 }
             }
-        })).ToArray();
+        });
     }
 
     private readonly ConcurrentDictionary<string, long> _lastAcceptedSent = new();
@@ -76,20 +75,4 @@ internal sealed class TimedLoad : IAsyncDisposable
 
     public override string ToString() =>
         $"{string.Join(", ", Outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}: {o.Value}"))}; longest wait {Longest.TotalSeconds:0.0} s";
-
-    public async Task StopAsync()
-    {
-        await _stop.CancelAsync();
-        await Task.WhenAll(_clients);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            await StopAsync();
-        }
-
-        _stop.Dispose();
-    }
 }

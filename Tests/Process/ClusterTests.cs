@@ -153,18 +153,16 @@ public sealed class ClusterTests : IAsyncLifetime
 }
 
 /// <summary>Eight clients posting round-robin over topics until stopped; tracks outcomes per topic.</summary>
-internal sealed class TopicLoad : IAsyncDisposable
+internal sealed class TopicLoad : LoadClients
 {
-    private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, long> _lastAccepted = new();
-    private readonly Task[] _clients;
     private int _accepted;
 
     public TopicLoad(HttpClient http, IReadOnlyList<string> topics, ConcurrentDictionary<string, Ledger> ledgers, int clients = 8)
     {
-        _clients = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        Run(clients, async c =>
         {
-            for (var i = 0; !_stop.IsCancellationRequested; i++)
+            for (var i = 0; !Stopping; i++)
             {
                 var topic = topics[(i + c) % topics.Count];
                 try
@@ -187,7 +185,7 @@ internal sealed class TopicLoad : IAsyncDisposable
                     Unexpected.Add($"{topic}: {e.GetType().Name} {e.Message}");
                 }
             }
-        })).ToArray();
+        });
     }
 
     public ConcurrentBag<string> Unexpected { get; } = [];
@@ -196,20 +194,4 @@ internal sealed class TopicLoad : IAsyncDisposable
 
     /// <summary>When the last request of <paramref name="topic"/> that got a 202 was sent (<see cref="Stopwatch"/> ticks).</summary>
     public long LastAccepted(string topic) => _lastAccepted.TryGetValue(topic, out var at) ? at : 0;
-
-    public async Task StopAsync()
-    {
-        _stop.Cancel();
-        await Task.WhenAll(_clients);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            await StopAsync();
-        }
-
-        _stop.Dispose();
-    }
 }
