@@ -78,6 +78,7 @@ internal sealed class TopicAppender : IDisposable
             AppendStatus.Overloaded, "too many records are waiting for this topic in this frontend"));
 
         private readonly Lock _gate = new();
+        /// <summary>The batch whose call is in flight; null when none is (at most one per topic).</summary>
         private TopicBatch? _inFlight;
         private readonly ITopicGrain _grain = owner._grains.GetGrain<ITopicGrain>(topic);
         private readonly Queue<TopicBatch> _full = new();
@@ -85,7 +86,6 @@ internal sealed class TopicAppender : IDisposable
         private readonly long _maxPending = owner._options.MaxPendingBytesPerTopic;
         private TopicBatch? _open;
         private long _pendingBytes;
-        private bool _sending;
 
         public Task<AppendResult> AppendRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value)
         {
@@ -155,15 +155,14 @@ internal sealed class TopicAppender : IDisposable
         /// <summary>If no call is in flight, takes the next batch and marks one in flight.</summary>
         private TopicBatch? NextToSendLocked()
         {
-            if (_sending)
+            if (_inFlight is not null)
             {
                 return null;
             }
 
             var next = TakeLocked();
-            _sending = next is not null;
             _inFlight = next;
-            if (_sending)
+            if (next is not null)
             {
                 owner._busy.TryAdd(this, 0);
             }
@@ -248,9 +247,8 @@ internal sealed class TopicAppender : IDisposable
                 {
                     _pendingBytes -= batch.Length;
                     next = TakeLocked();
-                    _sending = next is not null;
                     _inFlight = next;
-                    if (!_sending)
+                    if (next is null)
                     {
                         owner._busy.TryRemove(this, out _);
                     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Partitions;
 using Ingest.Tests.Process;
@@ -62,14 +61,14 @@ public sealed class PartitionSoakTests
             await RestartTheRemoved($"round {round}, full cut healed");
 
             victim = Pick();
-            bed.Network.Block(bed.Network[victim], bed.Network[Other(victim)].Address, fault: "peers only");
+            bed.Network.Block(bed.Network[victim], bed.Network[Other(victim)].Address);
             timeline.Note($"round {round}: {victim} and {Other(victim)} cut off from each other");
             await Poll.Until(() => silos.Values.Any(s => s.HasExited), TimeSpan.FromSeconds(90), $"one silo to be declared dead (round {round}, peers only)");
             bed.Network.Heal(bed.Network[victim]);
             await RestartTheRemoved($"round {round}, peers-only cut healed");
 
             victim = Pick();
-            bed.Network.Block(bed.Network[victim], bed.Network.Gateway, bed.Redis.Port, "redis only");
+            bed.Network.Block(bed.Network[victim], bed.Network.Gateway, bed.Redis.Port);
             timeline.Note($"round {round}: {victim} cut off from Redis");
             var byPeers = await bed.MembershipChecks(victim, "peers");
             await Poll.Until(async () => await bed.MembershipChecks(victim, "peers") >= byPeers + 8, TimeSpan.FromSeconds(60),
@@ -81,7 +80,7 @@ public sealed class PartitionSoakTests
             var before = new[] { await bed.MetricOf("a", "ingest_records_appended_total"), await bed.MetricOf("b", "ingest_records_appended_total") };
             await Progress($"round {round}, sampling which silo appends");
             victim = await bed.MetricOf("a", "ingest_records_appended_total") - before[0] >= await bed.MetricOf("b", "ingest_records_appended_total") - before[1] ? "a" : "b";
-            bed.Network.Block(bed.Network[victim], bed.Network.Gateway, bed.BrokerPort, "kafka only");
+            bed.Network.Block(bed.Network[victim], bed.Network.Gateway, bed.BrokerPort);
             timeline.Note($"round {round}: {victim} cut off from Kafka");
             await Poll.Until(async () => await bed.Backlog(victim) > 200, TimeSpan.FromSeconds(60), $"{victim}'s backlog to grow past 200 records without Kafka");
             bed.Network.Heal(bed.Network[victim]);

@@ -23,14 +23,6 @@ public static class Poll
         }
     }
 
-    /// <summary>Reads <paramref name="read"/> until its value satisfies <paramref name="condition"/>, and returns that value.</summary>
-    public static async Task<T> UntilValue<T>(Func<Task<T>> read, Func<T, bool> condition, TimeSpan timeout, string expected)
-    {
-        var last = default(T);
-        await Until(async () => condition(last = await read()), timeout, expected);
-        return last!;
-    }
-
     public static Task Until(Func<bool> condition, TimeSpan timeout, string expected) =>
         Until(() => Task.FromResult(condition()), timeout, expected);
 }

@@ -38,9 +38,6 @@ public sealed class TestNetwork : IAsyncDisposable
 
     public NetHost this[string name] => _hosts.Single(host => host.Name == name);
 
-    /// <summary>True when this machine lets the test create namespaces (root, or CAP_NET_ADMIN).</summary>
-    public static bool Available => Run("ip", "netns", "list").ExitCode == 0 && Environment.UserName == "root";
-
     /// <summary>Creates the bridge and one namespace (host) per name, each with its own address.</summary>
     public static async Task<TestNetwork> CreateAsync(params string[] hostNames)
     {
@@ -96,11 +93,10 @@ public sealed class TestNetwork : IAsyncDisposable
     {
         Nft(host, "in", "iifname", "eth0", "drop");
         Nft(host, "out", "oifname", "eth0", "drop");
-        host.Fault = "isolated";
     }
 
     /// <summary>Drops everything between <paramref name="host"/> and <paramref name="peer"/>:<paramref name="port"/> (any port when null).</summary>
-    public void Block(NetHost host, IPAddress peer, int? port = null, string fault = "blocked")
+    public void Block(NetHost host, IPAddress peer, int? port = null)
     {
         if (port is { } p)
         {
@@ -113,7 +109,6 @@ public sealed class TestNetwork : IAsyncDisposable
             Nft(host, "in", "ip", "saddr", peer.ToString(), "drop");
         }
 
-        host.Fault = fault;
     }
 
     /// <summary>Drops <paramref name="percent"/> % of <paramref name="host"/>'s packets each way, at random.</summary>
@@ -121,7 +116,6 @@ public sealed class TestNetwork : IAsyncDisposable
     {
         Nft(host, "in", "iifname", "eth0", "numgen", "random", "mod", "100", "<", percent.ToString(), "drop");
         Nft(host, "out", "oifname", "eth0", "numgen", "random", "mod", "100", "<", percent.ToString(), "drop");
-        host.Fault = $"{percent}% loss";
     }
 
     /// <summary>A narrow link out of <paramref name="host"/>: a token bucket of <paramref name="kbit"/> kbit/s that queues up to <paramref name="queueMs"/> ms.</summary>
@@ -129,7 +123,6 @@ public sealed class TestNetwork : IAsyncDisposable
     {
         Must("ip", "netns", "exec", host.Namespace, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf",
             "rate", $"{kbit}kbit", "burst", "16kb", "latency", $"{queueMs}ms");
-        host.Fault = $"{kbit} kbit/s";
     }
 
     /// <summary>Removes every fault of <paramref name="host"/>.</summary>
@@ -138,7 +131,6 @@ public sealed class TestNetwork : IAsyncDisposable
         Must("ip", "netns", "exec", host.Namespace, "nft", "flush", "chain", "inet", "fault", "in");
         Must("ip", "netns", "exec", host.Namespace, "nft", "flush", "chain", "inet", "fault", "out");
         Run("ip", "netns", "exec", host.Namespace, "tc", "qdisc", "del", "dev", "eth0", "root");
-        host.Fault = null;
     }
 
     /// <summary>Starts <paramref name="start"/> inside <paramref name="host"/>'s namespace (<c>ip netns exec</c> execs it: the pid is the program's).</summary>
@@ -221,9 +213,6 @@ public sealed class NetHost(string name, string @namespace, IPAddress address, s
 
     /// <summary>The root side of its veth pair, on the bridge.</summary>
     internal string RootLink { get; } = rootLink;
-
-    /// <summary>The fault in force, for the test's log (null when healthy).</summary>
-    public string? Fault { get; internal set; }
 
     public override string ToString() => $"{Name} ({Address})";
 }

@@ -105,7 +105,7 @@ public sealed class PartitionTests
         load.ResetLongest();
 
         var cutAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        bed.Network.Block(bed.Network["b"], bed.Network["a"].Address, fault: "peers only");
+        bed.Network.Block(bed.Network["b"], bed.Network["a"].Address);
         // The fault is real and partial: B cannot reach A, but both still reach Redis and the frontend reaches both.
         Assert.Null(bed.CurlFrom("b", $"http://{bed.Network["a"].Address}:{PartitionBed.HttpPort}/healthz", 2));
         Assert.Equal(200, bed.CurlFrom("api", $"http://{bed.Network["b"].Address}:{PartitionBed.HttpPort}/healthz", 2)?.Status);
@@ -114,7 +114,6 @@ public sealed class PartitionTests
         // Each suspects the other; the first to write its vote to Redis wins, the other reads its own Dead row.
         await Poll.Until(() => silos.Values.Any(s => s.HasExited), TimeSpan.FromSeconds(90), "one silo to be declared dead and stop");
         var (loser, winner) = silos["a"].HasExited ? ("a", "b") : ("b", "a");
-        var loserStoppedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         timeline.Note($"silo {loser} was declared dead and stopped ({silos[loser].ExitCode}); {load}");
         Assert.Equal(134, silos[loser].ExitCode); // Orleans' fail-fast, once it reads its own Dead row
         var afterLoss = load.Accepted;
@@ -127,14 +126,10 @@ public sealed class PartitionTests
         Assert.Contains("reads Dead: appends refused", silos[loser].Output, StringComparison.Ordinal);
 
         // Two writers: for each topic that moved from the loser to the winner, the time during which both stored it.
-        var moved = bed.Topics.Select(topic =>
-        {
-            var byLoser = bed.StoredBy(loser, topic).Where(r => r.TimestampMs >= cutAtMs && r.TimestampMs <= loserStoppedMs).ToList();
-            var byWinner = bed.StoredBy(winner, topic).Where(r => r.TimestampMs >= cutAtMs).ToList();
-            return (Topic: topic, Both: byLoser.Count > 0 && byWinner.Count > 0, Overlap: byLoser.Count == 0 || byWinner.Count == 0 ? 0
-                : Math.Max(0, Math.Min(byLoser[^1].TimestampMs, byWinner[^1].TimestampMs) - Math.Max(byLoser[0].TimestampMs, byWinner[0].TimestampMs)));
-        }).Where(t => t.Both).ToList();
-        var overlaps = moved.Select(t => t.Overlap).DefaultIfEmpty(0).ToList();
+        var moved = bed.Topics
+            .Where(topic => bed.StoredBy(loser, topic).Any(r => r.TimestampMs >= cutAtMs) && bed.StoredBy(winner, topic).Any(r => r.TimestampMs >= cutAtMs))
+            .ToList();
+        var overlaps = moved.Select(topic => bed.TwoWriterMs(topic, "a", "b")).DefaultIfEmpty(0).ToList();
         timeline.Note($"{moved.Count} topics moved from {loser} to {winner}; two writers per moved topic (ms): [{string.Join(", ", overlaps)}]");
         Assert.True(moved.Count > 0, "some topics of the loser were written on both silos after the cut (moved), so the overlap was measured");
         Assert.True(overlaps.Max() <= 2000, $"two silos took writes for one topic for at most ~1 s (the lease's check period) plus a table read; saw {overlaps.Max()} ms");
@@ -165,7 +160,7 @@ public sealed class PartitionTests
 
         // Redis only: B's membership table is gone, its peer is not. The lease holds through the peer; nobody is removed.
         var host = bed.Network["b"];
-        bed.Network.Block(host, bed.Network.Gateway, bed.Redis.Port, "redis only");
+        bed.Network.Block(host, bed.Network.Gateway, bed.Redis.Port);
         var byPeersBefore = await bed.MembershipChecks("b", "peers");
         // The lease checks once a second: eight confirmed by the peer alone is twice Cluster:IsolationTimeout without Redis.
         await Poll.Until(async () => await bed.MembershipChecks("b", "peers") >= byPeersBefore + 8, TimeSpan.FromSeconds(60),
@@ -177,7 +172,7 @@ public sealed class PartitionTests
         bed.Network.Heal(host);
 
         // Kafka only: B cannot ship. Its backlog grows and is reported; A ships as usual; nothing is lost.
-        bed.Network.Block(host, bed.Network.Gateway, bed.BrokerPort, "kafka only");
+        bed.Network.Block(host, bed.Network.Gateway, bed.BrokerPort);
         await Poll.Until(async () => (await bed.Backlog("b")) > 200, TimeSpan.FromSeconds(60), "B's backlog on /metrics to grow past 200 records while it cannot reach Kafka");
         var aBacklog = await bed.Backlog("a");
         timeline.Note($"B cut off from Kafka: backlog on B {await bed.Backlog("b")}, on A {aBacklog}; {load}");
