@@ -36,7 +36,7 @@ internal sealed class ForwardingEngine(
     ReplayRunner replays,
     SegmentArchive archive,
     KafkaProducerHost producer,
-    KafkaEndpoint endpoint) : ISegmentEvents, IAsyncDisposable
+    KafkaEndpoint endpoint) : ISegmentEvents, IShippingBacklog, IAsyncDisposable
 {
     private static readonly TimeSpan MaintenancePeriod = TimeSpan.FromSeconds(10);
 
@@ -107,6 +107,19 @@ internal sealed class ForwardingEngine(
     /// <summary>Every topic directory this silo ships, by name. Reads no directory (see <see cref="TopicProgress"/>).</summary>
     public IReadOnlyList<TopicForwardingStatus> Status() =>
         [.. topics.All.Select(log => log.Progress.Status(log, log.KafkaTopic)).OrderBy(s => s.Topic, StringComparer.Ordinal)];
+
+    /// <summary>What waits on this silo's disk for Kafka's acknowledgement, summed over its topics.</summary>
+    public (long Records, long Bytes) Backlog()
+    {
+        long records = 0, bytes = 0;
+        foreach (var topic in Status())
+        {
+            records += topic.BacklogRecords;
+            bytes += topic.UnshippedBytes;
+        }
+
+        return (records, bytes);
+    }
 
     /// <summary>This silo for the status page.</summary>
     public NodeStatus NodeStatus(string silo, DiskBudget budget)

@@ -63,6 +63,11 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<ForwardingEngine>();
         services.TryAddSingleton<ISegmentEvents>(sp => sp.GetRequiredService<ForwardingEngine>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForwarderLifecycle>();
+        services.TryAddSingleton<IShippingBacklog>(sp => sp.GetRequiredService<ForwardingEngine>());
+
+        // Removed from the cluster: leave cleanly (seal, ship, exit code 5) instead of Orleans' fail-fast.
+        services.TryAddSingleton<IProcessExit, EnvironmentExit>();
+        services.AddSingleton<IFatalErrorHandler, SiloRemoval>();
         return builder;
     }
 }

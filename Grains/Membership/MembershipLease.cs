@@ -163,7 +163,7 @@ internal sealed partial class MembershipLease(
         [LoggerMessage(EventId = (int)IngestEventCode.MembershipFenced, Level = LogLevel.Warning, Message = "Appends refused (503) and /readyz 503: {Reason}")]
         public static partial void Fenced(ILogger logger, string reason);
 
-        [LoggerMessage(EventId = (int)IngestEventCode.MembershipRemoved, Level = LogLevel.Warning, Message = "This silo's row in the membership table reads Dead: appends refused (503) until Orleans ends the process")]
+        [LoggerMessage(EventId = (int)IngestEventCode.MembershipRemoved, Level = LogLevel.Warning, Message = "This silo's row in the membership table reads Dead: appends refused (503); the silo leaves the cluster (README, Failure model)")]
         public static partial void Removed(ILogger logger);
 
         [LoggerMessage(EventId = (int)IngestEventCode.MembershipConfirmed, Level = LogLevel.Information, Message = "Membership confirmed again: appends accepted")]

@@ -23,6 +23,9 @@ internal enum SealReason
 
     /// <summary>No append for <c>Ingest:IdleTopicAfter</c>: the grain lets go of its file and deactivates.</summary>
     Idle,
+
+    /// <summary>The silo leaves the cluster for good (it was declared dead): see <c>Membership/SiloRemoval</c>.</summary>
+    Leaving,
 }
 
 /// <summary>

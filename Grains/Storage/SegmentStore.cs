@@ -179,9 +179,23 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
         }
     }
 
+    private volatile string? _closedForWrites;
+
+    /// <summary>Null while the store takes appends; else why it takes none any more (the silo is leaving the cluster).</summary>
+    public string? ClosedForWrites => _closedForWrites;
+
+    /// <summary>No append is written from now on (see <c>TopicWriters.CloseAll</c>); what is stored stays and ships.</summary>
+    public void CloseForWrites(string reason) => _closedForWrites ??= reason;
+
     /// <inheritdoc />
     public bool IsWritable(out string reason)
     {
+        if (_closedForWrites is { } closed)
+        {
+            reason = closed;
+            return false;
+        }
+
         if (!IsOpen)
         {
             reason = "data directory not open yet";

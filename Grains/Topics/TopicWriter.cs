@@ -14,7 +14,9 @@ namespace Ingest.Topics;
 /// each commit is one gathered write (and one fsync under Fsync durability), and every append in it gets
 /// the commit's result. Before a write, a segment past its age or UTC day is sealed (no record of a new
 /// day joins the old one); after it, a segment at its size limit. A seal asked for while a commit is in
-/// flight waits for that commit. Not thread-safe: the grain calls it on its activation's turn only.
+/// flight waits for that commit. The grain calls it on its activation's turn only; the one call from
+/// another thread is <see cref="Close"/> (a silo leaving the cluster), which <c>_gate</c> orders against the
+/// start and end of a commit and against seals (never taken per append).
 /// </summary>
 internal sealed class TopicWriter
 {
@@ -28,7 +30,9 @@ internal sealed class TopicWriter
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
     private List<PendingAppend> _committing = [];
+    private readonly Lock _gate = new();
     private SealReason? _sealAfterCommit;
+    private bool _closed;
 
     /// <param name="opened">Called with each segment this writer opens (the grain arms its rotation timer).</param>
     public TopicWriter(string topic, TopicSegments segments, TopicWriters shared, Func<RotationPolicy> policy, Action<ActiveSegment> opened)
@@ -57,6 +61,12 @@ internal sealed class TopicWriter
         {
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.InvalidFrames)));
             return new(new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames"));
+        }
+
+        if (_shared.Closed is { } closed)
+        {
+            instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.Unavailable)));
+            return new(new AppendResult(AppendStatus.Unavailable, closed));
         }
 
         if (!_shared.Room.TryTake(bytes, out var reason))
@@ -99,18 +109,49 @@ internal sealed class TopicWriter
     /// <summary>Seals now, or right after the commit in flight (never under a write or fsync).</summary>
     public void RequestSeal(SealReason reason)
     {
-        if (Busy)
+        lock (_gate)
         {
-            _sealAfterCommit ??= reason;
+            if (Busy)
+            {
+                _sealAfterCommit ??= reason;
+            }
+            else
+            {
+                Seal(reason);
+            }
         }
-        else
+    }
+
+    /// <summary>
+    /// The silo leaves the cluster (any thread): nothing more is written, and the open segment is sealed now,
+    /// or right after the commit in flight.
+    /// </summary>
+    public void Close()
+    {
+        lock (_gate)
         {
-            Seal(reason);
+            _closed = true;
+            if (Busy)
+            {
+                _sealAfterCommit = SealReason.Leaving;
+            }
+            else
+            {
+                Seal(SealReason.Leaving);
+            }
         }
     }
 
     /// <summary>Seals the active segment now (the grain is idle or deactivating: no commit is in flight).</summary>
     public void Seal(SealReason reason)
+    {
+        lock (_gate)
+        {
+            SealLocked(reason);
+        }
+    }
+
+    private void SealLocked(SealReason reason)
     {
         var active = Active;
         if (active is null)
@@ -119,6 +160,7 @@ internal sealed class TopicWriter
         }
 
         Active = null;
+        _shared.SegmentSealed(this);
         try
         {
             var sealedPath = active.Seal();
@@ -136,10 +178,20 @@ internal sealed class TopicWriter
 
     private async Task CommitLoopAsync()
     {
-        Busy = true;
+        lock (_gate)
+        {
+            if (_closed || _shared.Closed is not null)
+            {
+                RefuseWaiting();
+                return;
+            }
+
+            Busy = true;
+        }
+
         try
         {
-            while (_waiting.Count > 0)
+            while (_waiting.Count > 0 && !Volatile.Read(ref _closed))
             {
                 (_waiting, _committing) = (_committing, _waiting);
                 var result = await CommitAsync(_committing);
@@ -153,14 +205,36 @@ internal sealed class TopicWriter
         }
         finally
         {
-            if (_sealAfterCommit is { } reason)
+            lock (_gate)
             {
-                _sealAfterCommit = null;
-                Seal(reason);
-            }
+                if (_sealAfterCommit is { } reason)
+                {
+                    _sealAfterCommit = null;
+                    SealLocked(reason);
+                }
 
-            Busy = false;
+                if (_closed)
+                {
+                    RefuseWaiting();
+                }
+
+                Busy = false;
+            }
         }
+    }
+
+    /// <summary>Closed while appends waited for a commit: they are not written, and get 503 (their room on disk is given back).</summary>
+    private void RefuseWaiting()
+    {
+        var reason = _shared.Closed ?? "this silo is leaving the cluster";
+        foreach (var pending in _waiting)
+        {
+            _shared.Room.Release(pending.Batch.Frames.Length);
+            _shared.Instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.Unavailable)));
+            pending.Completion.SetResult(new AppendResult(AppendStatus.Unavailable, reason));
+        }
+
+        _waiting.Clear();
     }
 
     /// <summary>One write (and fsync) for every append in <paramref name="group"/>.</summary>
@@ -226,6 +300,7 @@ internal sealed class TopicWriter
         var path = _segments.NextActivePath();
         var segment = ActiveSegment.Create(path, _shared.Clock.GetUtcNow().ToUnixTimeMilliseconds(), _shared.Fsync, _shared.Faults);
         StorageLog.SegmentCreated(_shared.Logger, path);
+        _shared.SegmentOpened(this);
         _opened(segment);
         return segment;
     }

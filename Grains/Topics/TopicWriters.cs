@@ -5,6 +5,7 @@ using Ingest.Forwarding;
 using Ingest.Rotation;
 using Ingest.Segments;
 using Ingest.Storage;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -54,4 +55,36 @@ internal sealed class TopicWriters(
     /// <summary>The writer of <paramref name="topic"/> (a topic or shard key): opens its directory, recovering what an earlier run left.</summary>
     public TopicWriter Open(string topic, Func<RotationPolicy> policy, Action<ActiveSegment> opened) =>
         new(topic, store.OpenTopic(topic), this, policy, opened);
+
+    // The writers with an open segment: what a silo that leaves the cluster must seal. Cost follows
+    // traffic: one entry per open segment, added when it opens and removed when it is sealed.
+    private readonly ConcurrentDictionary<TopicWriter, byte> _open = new();
+
+    /// <summary>Null while appends are taken; else why none is (the silo is leaving the cluster for good).</summary>
+    public string? Closed => store.ClosedForWrites;
+
+    /// <summary>How many segments are open now.</summary>
+    public int OpenSegments => _open.Count;
+
+    internal void SegmentOpened(TopicWriter writer) => _open.TryAdd(writer, 0);
+
+    internal void SegmentSealed(TopicWriter writer) => _open.TryRemove(writer, out _);
+
+    /// <summary>
+    /// For a silo that leaves the cluster for good: no append is written from now on (each gets 503
+    /// Unavailable with <paramref name="reason"/>), and every open segment is sealed, at once or right after the
+    /// commit it is in (so a commit that was writing completes and its appends get their answer). Safe from
+    /// any thread. Returns how many segments were open; <see cref="OpenSegments"/> falls to 0 as they are sealed.
+    /// </summary>
+    public int CloseAll(string reason)
+    {
+        store.CloseForWrites(reason);
+        var open = _open.Keys.ToList();
+        foreach (var writer in open)
+        {
+            writer.Close();
+        }
+
+        return open.Count;
+    }
 }

@@ -30,14 +30,14 @@ internal static class DumpCommand
         if (args.Length != 1)
         {
             error.WriteLine("usage: dump [--count] <segment file | topic directory | topic>");
-            return Ingest.Api.Hosting.ExitCodes.Usage;
+            return ExitCodes.Usage;
         }
 
         var segments = Resolve(args[0], out var problem);
         if (segments is null)
         {
             error.WriteLine("dump: " + problem);
-            return Ingest.Api.Hosting.ExitCodes.Usage;
+            return ExitCodes.Usage;
         }
 
         var clean = true;

@@ -25,7 +25,7 @@ internal sealed partial class ShutdownDeadline(IHostApplicationLifetime lifetime
                 // The console logger writes on a background queue that Environment.Exit does not drain:
                 // say it on stderr directly too, so the reason for the exit is never lost.
                 Console.Error.WriteLine($"Graceful shutdown did not finish within Cluster:ShutdownTimeout ({timeout}); exiting with code 3.");
-                Environment.Exit(Ingest.Api.Hosting.ExitCodes.ShutdownTimeout);
+                Environment.Exit(ExitCodes.ShutdownTimeout);
             }, null, timeout, Timeout.InfiniteTimeSpan);
         });
         return Task.CompletedTask;

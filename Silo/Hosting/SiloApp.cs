@@ -31,6 +31,7 @@ public static class SiloApp
             UseCluster(silo, cluster);
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
             silo.AddIngest();
+            silo.Services.Configure<SiloRemovalOptions>(o => o.LeaveTimeout = cluster.ShutdownTimeout);
             silo.Services.AddDevelopmentBroker(); // the in-memory Kafka when no brokers are configured (Silo/DevBroker)
             if (dashboard)
             {

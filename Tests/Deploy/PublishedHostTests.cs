@@ -70,7 +70,7 @@ public sealed class PublishedHostTests(BuildContext context) : IClassFixture<Bui
         // Without brokers the image refuses to start: it never ships to an in-memory broker.
         await using (var refused = StartEntrypoint(silo, siloApp, WithPorts(environment, ports)))
         {
-            Assert.Equal(Ingest.Api.Hosting.ExitCodes.Usage, await refused.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Equal(ExitCodes.Usage, await refused.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains("Kafka:BootstrapServers is not set", refused.Output);
         }
 

@@ -1,4 +1,4 @@
-namespace Ingest.Api.Hosting;
+namespace Ingest;
 
 /// <summary>How a Silo or Api process ends (README, "Exit codes"). Scripts and unit files can rely on these.</summary>
 public static class ExitCodes
@@ -17,4 +17,11 @@ public static class ExitCodes
 
     /// <summary>Something this node must own is taken: a port, or the data directory (another process holds its lock).</summary>
     public const int ResourceInUse = 4;
+
+    /// <summary>
+    /// The cluster removed this silo (declared it dead, e.g. after it was cut off), or its membership failed: it
+    /// refused new appends, sealed its segments, shipped what it could within <c>Cluster:ShutdownTimeout</c>
+    /// and exited. Start it again on the same disk: it rejoins and ships the rest.
+    /// </summary>
+    public const int RemovedFromCluster = 5;
 }
