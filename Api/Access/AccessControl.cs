@@ -15,6 +15,7 @@ internal enum AccessDenial
     UnknownKey,
     TopicNotListed,
     TopicNotGranted,
+    KeyInUrlNotBrowserKey,
 }
 
 /// <summary>
@@ -55,7 +56,7 @@ internal sealed class AccessControl : IDisposable
 
         if (policy.AuthRequired)
         {
-            var presented = PresentedKey(request);
+            var presented = PresentedKey(request, out var inUrl);
             if (presented.IsEmpty)
             {
                 return AccessDenial.MissingKey;
@@ -66,6 +67,13 @@ internal sealed class AccessControl : IDisposable
             {
                 grant = null;
                 return AccessDenial.UnknownKey;
+            }
+
+            if (inUrl && grant.Origins is null)
+            {
+                // A URL ends up in logs and histories: only a browser key, public by design, may travel there.
+                grant = null;
+                return AccessDenial.KeyInUrlNotBrowserKey;
             }
         }
 
@@ -78,9 +86,13 @@ internal sealed class AccessControl : IDisposable
         return grant is null || grant.MayWrite(topic) ? AccessDenial.None : AccessDenial.TopicNotGranted;
     }
 
-    /// <summary>The key in <c>Authorization: Bearer</c>, else in <c>X-Api-Key</c>; empty if neither.</summary>
-    internal static ReadOnlySpan<char> PresentedKey(HttpRequest request)
+    /// <summary>
+    /// The key in <c>Authorization: Bearer</c>, else in <c>X-Api-Key</c>, else (a beacon, which cannot set headers)
+    /// in <c>?apiKey=</c>; empty if none.
+    /// </summary>
+    internal static ReadOnlySpan<char> PresentedKey(HttpRequest request, out bool inUrl)
     {
+        inUrl = false;
         var headers = request.Headers;
         var authorization = headers.Authorization;
         if (authorization.Count == 1)
@@ -90,7 +102,18 @@ internal sealed class AccessControl : IDisposable
         }
 
         var apiKey = headers["X-Api-Key"];
-        return apiKey.Count == 1 ? apiKey[0].AsSpan().Trim() : [];
+        if (apiKey.Count == 1)
+        {
+            return apiKey[0].AsSpan().Trim();
+        }
+
+        if (request.QueryString.HasValue && request.Query.TryGetValue("apiKey", out var fromUrl) && fromUrl.Count == 1)
+        {
+            inUrl = true;
+            return fromUrl[0].AsSpan().Trim();
+        }
+
+        return [];
     }
 
     private void Rebuild(ClusterConfig config)

@@ -29,9 +29,12 @@ internal sealed class TopicRoute(string[]? shardKeys, int maxRecordBytes)
 }
 
 /// <summary>What one producer key may do.</summary>
-internal sealed class KeyGrant(string name, bool enabled, FrozenSet<string>? topics, KeyRateLimiter? limiter)
+internal sealed class KeyGrant(string name, bool enabled, FrozenSet<string>? topics, KeyRateLimiter? limiter, FrozenSet<string>? origins = null)
 {
     public string Name { get; } = name;
+
+    /// <summary>A browser key's page origins (null: not a browser key).</summary>
+    public FrozenSet<string>? Origins { get; } = origins;
 
     public bool Enabled { get; } = enabled;
 
@@ -72,12 +75,33 @@ internal sealed class AccessPolicy
         AuthRequired = config.AuthRequired;
         _byHash = config.Keys.ToFrozenDictionary(
             key => key.Hash,
-            key => new KeyGrant(key.Name, key.Enabled, key.Topics?.ToFrozenSet(StringComparer.Ordinal), limiterOf(key)),
+            key => new KeyGrant(key.Name, key.Enabled, key.Topics?.ToFrozenSet(StringComparer.Ordinal), limiterOf(key), key.Origins?.ToFrozenSet(StringComparer.Ordinal)),
             StringComparer.Ordinal);
+        var origins = config.AllowedOrigins ?? [];
+        AnyOrigin = origins.Contains("*");
+        _origins = origins.Where(origin => origin != "*").ToFrozenSet(StringComparer.Ordinal);
+        _keyOrigins = config.Keys.Where(key => key.Enabled && key.Origins is not null).SelectMany(key => key.Origins!).ToFrozenSet(StringComparer.Ordinal);
+        BrowsersConfigured = origins.Count > 0 || config.Keys.Exists(key => key.Origins is not null);
         _verifiedBySpan = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    private readonly FrozenSet<string> _origins;
+    private readonly FrozenSet<string> _keyOrigins;
+
     public long Version { get; }
+
+    /// <summary>Whether any origin is allowed (by <c>allowedOrigins</c> or a browser key): only then is there CORS, and a foreign <c>Origin</c> refused.</summary>
+    public bool BrowsersConfigured { get; }
+
+    /// <summary><c>allowedOrigins</c> holds <c>*</c>.</summary>
+    public bool AnyOrigin { get; }
+
+    /// <summary>Whether a request from <paramref name="origin"/> with <paramref name="grant"/> may be taken: a browser key only from its own origins.</summary>
+    public bool AllowsOrigin(string origin, KeyGrant? grant) =>
+        grant?.Origins is { } own ? own.Contains(origin) || own.Contains("*") : AnyOrigin || _origins.Contains(origin);
+
+    /// <summary>Whether a preflight from <paramref name="origin"/> may go on (it carries no key: any origin a key allows counts).</summary>
+    public bool MayPreflight(string origin) => AnyOrigin || _origins.Contains(origin) || _keyOrigins.Contains(origin) || _keyOrigins.Contains("*");
 
     /// <summary>False until this node has received the cluster's configuration: it then refuses ingest (503).</summary>
     public bool FromCluster { get; }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using Ingest.Api.Diagnostics;
 using Ingest.Api.Options;
+using Ingest.Api.Parsing;
 using Ingest.Records;
 using Ingest.Topics;
 using Microsoft.Extensions.Logging;
@@ -61,10 +62,18 @@ internal sealed class TopicAppender : IDisposable
     }
 
     public Task<AppendResult> AppendRecord(string topic, long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value) =>
-        QueueFor(topic).AppendRecord(timestampMs, key, hasKey, value);
+        QueueFor(topic).AppendRecord(timestampMs, key, hasKey, value, null, out _);
+
+    /// <summary>A record of a request with its own answer (an idempotency key): <paramref name="request"/> indexes the result's answers.</summary>
+    public Task<AppendResult> AppendRecord(string topic, long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value, RequestHeaders? headers, out int request) =>
+        QueueFor(topic).AppendRecord(timestampMs, key, hasKey, value, headers, out request);
 
     public Task<AppendResult> AppendFrames(string topic, ReadOnlySpan<byte> frames, int recordCount) =>
-        QueueFor(topic).AppendFrames(frames, recordCount);
+        QueueFor(topic).AppendFrames(frames, recordCount, null, out _);
+
+    /// <summary>A request's frames; with a <paramref name="scope"/>, <paramref name="request"/> indexes the result's answers.</summary>
+    public Task<AppendResult> AppendFrames(string topic, ReadOnlySpan<byte> frames, int recordCount, string? scope, out int request) =>
+        QueueFor(topic).AppendFrames(frames, recordCount, scope, out request);
 
     private TopicQueue QueueFor(string topic) =>
         _queues.TryGetValue(topic, out var queue)
@@ -87,11 +96,12 @@ internal sealed class TopicAppender : IDisposable
         private TopicBatch? _open;
         private long _pendingBytes;
 
-        public Task<AppendResult> AppendRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value)
+        public Task<AppendResult> AppendRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value, RequestHeaders? headers, out int request)
         {
-            var size = RecordFrame.SizeOf(hasKey ? key.Length : 0, (int)value.Length);
+            var size = RecordFrame.SizeOf(hasKey ? key.Length : 0, (int)value.Length, headers?.MaxBlockLength ?? 0);
             TopicBatch? toSend;
             Task<AppendResult> completion;
+            request = -1;
             lock (_gate)
             {
                 if (_pendingBytes + size > _maxPending)
@@ -100,7 +110,7 @@ internal sealed class TopicAppender : IDisposable
                 }
 
                 var batch = BatchWithRoomLocked(size);
-                batch.AddRecord(timestampMs, key, hasKey, value);
+                request = batch.AddRecord(timestampMs, key, hasKey, value, headers);
                 completion = batch.Completion.Task;
                 _pendingBytes += size;
                 toSend = NextToSendLocked();
@@ -114,10 +124,11 @@ internal sealed class TopicAppender : IDisposable
             return completion;
         }
 
-        public Task<AppendResult> AppendFrames(ReadOnlySpan<byte> frames, int recordCount)
+        public Task<AppendResult> AppendFrames(ReadOnlySpan<byte> frames, int recordCount, string? scope, out int request)
         {
             TopicBatch? toSend;
             Task<AppendResult> completion;
+            request = -1;
             lock (_gate)
             {
                 if (_pendingBytes + frames.Length > _maxPending)
@@ -126,7 +137,7 @@ internal sealed class TopicAppender : IDisposable
                 }
 
                 var batch = BatchWithRoomLocked(frames.Length);
-                batch.AddFrames(frames, recordCount);
+                request = batch.AddFrames(frames, recordCount, scope);
                 completion = batch.Completion.Task;
                 _pendingBytes += frames.Length;
                 toSend = NextToSendLocked();
@@ -273,7 +284,7 @@ internal sealed class TopicAppender : IDisposable
         {
             try
             {
-                return (await _grain.Append(new AppendBatch(batch.Frames, batch.RecordCount)), true);
+                return (await _grain.Append(new AppendBatch(batch.Frames, batch.RecordCount, batch.Marks)), true);
             }
             catch (Exception e)
             {

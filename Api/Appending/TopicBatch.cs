@@ -1,4 +1,5 @@
 using System.Buffers;
+using Ingest.Api.Parsing;
 using Ingest.Records;
 using Ingest.Topics;
 
@@ -34,20 +35,48 @@ internal sealed class TopicBatch
 
     public ReadOnlyMemory<byte> Frames => _buffer.AsMemory(0, Length);
 
-    public void AddRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value)
+    private List<RequestMark>? _marks;
+
+    /// <summary>The requests that need an answer of their own (sent with an idempotency key), in frame order; null when none.</summary>
+    public RequestMark[]? Marks => _marks?.ToArray();
+
+    /// <summary>Frames one record; returns the request's index among the marked ones (-1 without a <paramref name="headers"/>' scope).</summary>
+    public int AddRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value, RequestHeaders? headers = null)
     {
-        var size = RecordFrame.SizeOf(hasKey ? key.Length : 0, checked((int)value.Length));
-        EnsureRoom(size);
-        Length += RecordFrame.Write(_buffer.AsSpan(Length), timestampMs, key, hasKey, value);
+        var start = Length;
+        if (headers is null)
+        {
+            var size = RecordFrame.SizeOf(hasKey ? key.Length : 0, checked((int)value.Length));
+            EnsureRoom(size);
+            Length += RecordFrame.Write(_buffer.AsSpan(Length), timestampMs, key, hasKey, value);
+            RecordCount++;
+            return -1;
+        }
+
+        Span<byte> block = stackalloc byte[headers.MaxBlockLength];
+        block = block[..headers.WriteBlock(block, 0)];
+        EnsureRoom(RecordFrame.SizeOf(hasKey ? key.Length : 0, checked((int)value.Length), block.Length));
+        Length += RecordFrame.Write(_buffer.AsSpan(Length), timestampMs, key, hasKey, block, value);
         RecordCount++;
+        return Mark(start, 1, headers.Scope);
     }
 
-    public void AddFrames(ReadOnlySpan<byte> frames, int recordCount)
+    /// <summary>Copies a request's frames; returns its index among the marked requests (-1 without a <paramref name="scope"/>).</summary>
+    public int AddFrames(ReadOnlySpan<byte> frames, int recordCount, string? scope = null)
     {
+        var start = Length;
         EnsureRoom(frames.Length);
         frames.CopyTo(_buffer.AsSpan(Length));
         Length += frames.Length;
         RecordCount += recordCount;
+        return scope is null ? -1 : Mark(start, recordCount, scope);
+    }
+
+    private int Mark(int start, int records, string scope)
+    {
+        _marks ??= [];
+        _marks.Add(new RequestMark(start, Length - start, records, scope));
+        return _marks.Count - 1;
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ public static class IngestApiExtensions
         services.AddSingleton<Access.AccessControl>();
         services.AddSingleton<TopicAppender>();
         services.AddSingleton<RequestGate>();
+        services.AddSingleton<BrowserRequests>();
         services.AddSingleton<RequestAdmission>();
         services.AddSingleton<IngestAnswers>();
         services.AddSingleton<IngestHandler>();
@@ -83,6 +84,9 @@ public static class IngestApiExtensions
         var topics = endpoints.MapGroup("/v1/topics");
         topics.MapPost("/{topic}", (RequestDelegate)handler.AppendOne);
         topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch);
+        var browsers = endpoints.ServiceProvider.GetRequiredService<BrowserRequests>();
+        topics.MapMethods("/{topic}", [HttpMethods.Options], (RequestDelegate)browsers.Preflight);
+        topics.MapMethods("/{topic}/batch", [HttpMethods.Options], (RequestDelegate)browsers.Preflight);
         var replay = endpoints.ServiceProvider.GetRequiredService<Admin.ReplayEndpoints>();
         var admin = endpoints.ServiceProvider.GetRequiredService<Admin.AdminAuthorization>();
         endpoints.MapPost("/v1/admin/replay", admin.Guard(replay.Start));

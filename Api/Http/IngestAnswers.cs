@@ -43,9 +43,29 @@ internal sealed class IngestAnswers(ApiInstruments metrics, IOptions<IngestApiOp
         return Problems.Write(context, status, title, read.Detail ?? title);
     }
 
-    /// <summary>What the topic grain answered: 202, or 503 with what went wrong.</summary>
-    public Task Result(HttpContext context, string topic, KeyValuePair<string, object?> topicTag, AppendResult result, int records, long started)
+    /// <summary>Header of an answer that repeats the first answer to the same <c>Idempotency-Key</c> (nothing was stored).</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>
+    /// What the topic grain answered: 202, or 503 with what went wrong. A request with an answer of its own
+    /// (<paramref name="request"/> ≥ 0, sent with an idempotency key) gets that one: when it repeated an earlier
+    /// request, the earlier answer, marked <c>Idempotent-Replayed: true</c>.
+    /// </summary>
+    public Task Result(HttpContext context, string topic, KeyValuePair<string, object?> topicTag, AppendResult result, int records, long started, int request = -1)
     {
+        if (request >= 0 && result.Answers is { } answers && request < answers.Length)
+        {
+            var own = answers[request];
+            result = new AppendResult(own.Status, own.Detail);
+            records = own.Accepted;
+            if (own.Replayed)
+            {
+                context.Response.Headers[ReplayedHeader] = "true";
+                metrics.Accepted(topicTag, 0, started); // answered again: nothing new was accepted
+                return Accepted(context, records);
+            }
+        }
+
         if (result.Status == AppendStatus.Appended)
         {
             metrics.Accepted(topicTag, records, started);

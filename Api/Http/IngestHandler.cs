@@ -69,10 +69,17 @@ internal sealed class IngestHandler(
         }
 
         var (topic, route, grant, key, hasKey) = admitted;
+        if (RequestAdmission.IdempotencyOf(context, grant, batch: false, out var headers) is { } badKey)
+        {
+            await Problems.Write(context, badKey);
+            return;
+        }
+
         var topicTag = metrics.TagFor(topic); // looked up once: the request is counted when received and when accepted
         var valueLimit = route.MaxRecordBytes - (hasKey ? key.Length : 0);
         var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
         Task<AppendResult> pending;
+        var ownAnswer = -1;
         try
         {
             var gzip = RequestBodyReader.IsGzip(request, out var unsupported);
@@ -99,7 +106,7 @@ internal sealed class IngestHandler(
                 }
 
                 metrics.Received(topicTag, 1, inflated.Length);
-                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()));
+                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()), headers, out ownAnswer);
             }
             else
             {
@@ -146,7 +153,9 @@ internal sealed class IngestHandler(
                 metrics.Received(topicTag, 1, read.Buffer.Length);
 
                 // Framed from the pipe's own buffer: it is released only once the record is copied into the call.
-                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer);
+                pending = headers is null
+                    ? appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer)
+                    : appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer, headers, out ownAnswer);
                 reader.AdvanceTo(read.Buffer.End);
             }
         }
@@ -156,7 +165,7 @@ internal sealed class IngestHandler(
             return;
         }
 
-        await answers.Result(context, topic, topicTag, await pending, 1, started);
+        await answers.Result(context, topic, topicTag, await pending, 1, started, ownAnswer);
     }
 
     private async Task AppendBatchCore(HttpContext context)
@@ -171,15 +180,23 @@ internal sealed class IngestHandler(
 
         var (topic, route, grant, key, hasKey) = admitted;
         var topicTag = metrics.TagFor(topic); // looked up once: the request is counted when received and when accepted
-        var ndjson = RequestBodyReader.HasMediaType(request, NdjsonType) || RequestBodyReader.HasMediaType(request, "application/jsonl");
+        // text/plain is what navigator.sendBeacon sends for a string (and a no-cors fetch may send): read as NDJSON.
+        var ndjson = RequestBodyReader.HasMediaType(request, NdjsonType) || RequestBodyReader.HasMediaType(request, "application/jsonl")
+            || RequestBodyReader.HasMediaType(request, "text/plain");
         if (!ndjson && !RequestBodyReader.HasMediaType(request, JsonType))
         {
             await Problems.Write(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported batch content type",
-                $"Content-Type '{request.ContentType}' is not a batch format: use {NdjsonType} (one record per line) or {JsonType} (an array of records).");
+                $"Content-Type '{request.ContentType}' is not a batch format: use {NdjsonType} or text/plain (one record per line) or {JsonType} (an array of records).");
             return;
         }
 
-        var stamp = new RecordStamp(time.GetUtcNow().ToUnixTimeMilliseconds(), key, hasKey);
+        if (RequestAdmission.IdempotencyOf(context, grant, batch: true, out var headers) is { } badKey)
+        {
+            await Problems.Write(context, badKey);
+            return;
+        }
+
+        var stamp = new RecordStamp(time.GetUtcNow().ToUnixTimeMilliseconds(), key, hasKey, headers);
         using var body = new PooledBuffer((int)Math.Clamp(request.ContentLength ?? 4096, 256, _options.MaxRequestBytes));
         BodyRead read;
         try
@@ -220,7 +237,7 @@ internal sealed class IngestHandler(
         }
 
         metrics.Received(topicTag, parsed.Records, body.Length);
-        var result = await appender.AppendFrames(route.GrainKeyFor(topic, key.Span, hasKey), frames.WrittenSpan, parsed.Records);
-        await answers.Result(context, topic, topicTag, result, parsed.Records, started);
+        var result = await appender.AppendFrames(route.GrainKeyFor(topic, key.Span, hasKey), frames.WrittenSpan, parsed.Records, headers?.Scope, out var ownAnswer);
+        await answers.Result(context, topic, topicTag, result, parsed.Records, started, ownAnswer);
     }
 }

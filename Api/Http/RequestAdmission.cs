@@ -5,6 +5,7 @@ using Ingest.Api.Access;
 using Ingest.Api.Appending;
 using Ingest.Api.Diagnostics;
 using Ingest.Api.Options;
+using Ingest.Api.Parsing;
 using Ingest.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,7 @@ internal readonly record struct Admitted(string Topic, TopicRoute Route, KeyGran
 /// received, producer key, allow-list, the key's topics) and the record key; after the body, the key's
 /// rate limit. Each refusal is a <see cref="Rejection"/> with the headers it needs already set.
 /// </summary>
-internal sealed class RequestAdmission(AccessControl access, RequestGate gate, IOptions<IngestApiOptions> options, ILogger<RequestAdmission> logger)
+internal sealed class RequestAdmission(AccessControl access, BrowserRequests browsers, RequestGate gate, IOptions<IngestApiOptions> options, ILogger<RequestAdmission> logger)
 {
     private readonly string _retryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
     private readonly int _maxConcurrentRequests = options.Value.MaxConcurrentRequests;
@@ -43,9 +44,16 @@ internal sealed class RequestAdmission(AccessControl access, RequestGate gate, I
                 "A topic name is 1 to 249 characters of [A-Za-z0-9._-], and not '.' or '..'.");
         }
 
+        browsers.Expose(context);
         if (!TryAuthorize(context, topic, out var route, out var grant, out var denied))
         {
             return denied;
+        }
+
+        if (browsers.Check(context, grant) is { } foreign)
+        {
+            ApiLog.RequestRejected(logger, topic, foreign.Status, foreign.Title);
+            return foreign;
         }
 
         if (KeyOf(context, route, out var key) is { } keyProblem)
@@ -92,6 +100,8 @@ internal sealed class RequestAdmission(AccessControl access, RequestGate gate, I
                 "The key is unknown, revoked or disabled."),
             AccessDenial.TopicNotListed => new(StatusCodes.Status403Forbidden, "Topic not allowed",
                 $"Topic '{topic}' is not on this cluster's allow-list."),
+            AccessDenial.KeyInUrlNotBrowserKey => new(StatusCodes.Status401Unauthorized, "API key not accepted in the URL",
+                "Only a browser key (one with origins) may be sent as ?apiKey=; send this key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'."),
             _ => new(StatusCodes.Status403Forbidden, "Topic not allowed for this key",
                 $"Key '{grant!.Name}' may not write topic '{topic}'."),
         };
@@ -107,6 +117,57 @@ internal sealed class RequestAdmission(AccessControl access, RequestGate gate, I
         ApiLog.RequestRejected(logger, topic, rejection.Status, rejection.Title);
         return false;
     }
+
+    /// <summary>
+    /// The request's idempotency key (<c>Idempotency-Key</c> header, or <c>idempotencyKey=</c> for senders that cannot
+    /// set headers, such as <c>navigator.sendBeacon</c>) as the frame headers its records carry; null headers when it
+    /// has none, a rejection when it is not a valid key.
+    /// </summary>
+    public static Rejection? IdempotencyOf(HttpContext context, KeyGrant? grant, bool batch, out RequestHeaders? headers)
+    {
+        headers = null;
+        var request = context.Request;
+        string? key = null;
+        if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var fromHeader) && fromHeader.Count > 0)
+        {
+            if (fromHeader.Count > 1)
+            {
+                return new Rejection(StatusCodes.Status400BadRequest, "Invalid Idempotency-Key", "Send at most one Idempotency-Key.");
+            }
+
+            key = fromHeader[0];
+        }
+        else if (request.QueryString.HasValue && request.Query.TryGetValue("idempotencyKey", out var fromQuery) && fromQuery.Count > 0)
+        {
+            key = fromQuery.Count == 1 ? fromQuery[0] : null;
+            if (key is null)
+            {
+                return new Rejection(StatusCodes.Status400BadRequest, "Invalid Idempotency-Key", "Give at most one idempotencyKey= parameter.");
+            }
+        }
+
+        if (key is null)
+        {
+            return null;
+        }
+
+        // A structured-field string ("…") as the IETF draft writes it, or the bare token most clients send.
+        if (key.Length >= 2 && key[0] == '"' && key[^1] == '"')
+        {
+            key = key[1..^1];
+        }
+
+        if (!RequestHeaders.IsValidKey(key))
+        {
+            return new Rejection(StatusCodes.Status400BadRequest, "Invalid Idempotency-Key",
+                "An idempotency key is 1 to 255 printable ASCII characters without spaces (a UUID, say).");
+        }
+
+        headers = new RequestHeaders(key, grant?.Name, indexed: batch);
+        return null;
+    }
+
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     /// <summary>The record key of the <c>key=</c> query parameter (null when none); a rejection when there are several or it is longer than the topic's largest record.</summary>
     private static Rejection? KeyOf(HttpContext context, TopicRoute route, out byte[]? key)

@@ -63,7 +63,7 @@ internal static class BatchParser
                 return new(ParseStatus.Malformed, 0, $"Line {lineNumber} is not one JSON value: {error}");
             }
 
-            var status = Frame(line, stamp, maxRecordBytes, frames);
+            var status = Frame(line, stamp, records, maxRecordBytes, frames);
             if (status != ParseStatus.Ok)
             {
                 return new(status, 0, $"Line {lineNumber} is {line.Length + stamp.KeyLength} bytes with its key, over Ingest:MaxRecordBytes={maxRecordBytes}.");
@@ -108,7 +108,7 @@ internal static class BatchParser
                 }
 
                 var element = body[start..(int)reader.BytesConsumed];
-                if (Frame(element, stamp, maxRecordBytes, frames) != ParseStatus.Ok)
+                if (Frame(element, stamp, records, maxRecordBytes, frames) != ParseStatus.Ok)
                 {
                     return new(ParseStatus.RecordTooLarge, 0, $"Element {records} is {element.Length + stamp.KeyLength} bytes with its key, over Ingest:MaxRecordBytes={maxRecordBytes}.");
                 }
@@ -136,7 +136,7 @@ internal static class BatchParser
             : new(ParseStatus.Ok, records);
     }
 
-    private static ParseStatus Frame(ReadOnlySpan<byte> value, in RecordStamp stamp, int maxRecordBytes, IBufferWriter<byte> frames)
+    private static ParseStatus Frame(ReadOnlySpan<byte> value, in RecordStamp stamp, int index, int maxRecordBytes, IBufferWriter<byte> frames)
     {
         if (value.Length + stamp.KeyLength > maxRecordBytes)
         {
@@ -144,14 +144,23 @@ internal static class BatchParser
         }
 
         var key = stamp.Key.Span;
-        var span = frames.GetSpan(RecordFrame.SizeOf(stamp.KeyLength, value.Length));
-        frames.Advance(RecordFrame.Write(span, stamp.TimestampMs, key, stamp.HasKey, value));
+        if (stamp.Headers is not { } headers)
+        {
+            var span = frames.GetSpan(RecordFrame.SizeOf(stamp.KeyLength, value.Length));
+            frames.Advance(RecordFrame.Write(span, stamp.TimestampMs, key, stamp.HasKey, value));
+            return ParseStatus.Ok;
+        }
+
+        Span<byte> block = stackalloc byte[headers.MaxBlockLength];
+        block = block[..headers.WriteBlock(block, index)];
+        var withHeaders = frames.GetSpan(RecordFrame.SizeOf(stamp.KeyLength, value.Length, block.Length));
+        frames.Advance(RecordFrame.Write(withHeaders, stamp.TimestampMs, key, stamp.HasKey, block, value));
         return ParseStatus.Ok;
     }
 }
 
-/// <summary>What every record of one request shares: its ingest time and its key.</summary>
-internal readonly record struct RecordStamp(long TimestampMs, ReadOnlyMemory<byte> Key, bool HasKey)
+/// <summary>What every record of one request shares: its ingest time, its key, and its headers (null: none).</summary>
+internal readonly record struct RecordStamp(long TimestampMs, ReadOnlyMemory<byte> Key, bool HasKey, RequestHeaders? Headers = null)
 {
     public int KeyLength => HasKey ? Key.Length : 0;
 }

@@ -50,6 +50,14 @@ public sealed record ClusterConfig
     [Id(5)]
     public bool? RequireKeys { get; init; }
 
+    /// <summary>
+    /// Web page origins (<c>https://shop.example</c>, or <c>*</c>) allowed to send from a browser (CORS). Empty: no
+    /// CORS answers, as for any server. Once any origin is allowed here or on a key, a request whose
+    /// <c>Origin</c> is allowed neither here nor on its key gets 403 and nothing is stored.
+    /// </summary>
+    [Id(6)]
+    public List<string> AllowedOrigins { get; init; } = [];
+
     /// <summary>Whether an ingest request without a valid key is refused.</summary>
     public bool AuthRequired => RequireKeys ?? Keys.Count > 0;
 
@@ -114,6 +122,13 @@ public sealed record ProducerKey
 
     [Id(6)]
     public bool Enabled { get; init; } = true;
+
+    /// <summary>
+    /// A browser key: the page origins it may be used from. A request with it must come from one of them (its
+    /// <c>Origin</c>); only such a key may be sent as <c>?apiKey=</c> (a beacon cannot set headers). Null: any.
+    /// </summary>
+    [Id(7)]
+    public List<string>? Origins { get; init; }
 
     /// <summary>The first 12 hex digits of <see cref="Hash"/>: tells keys apart in the admin read, reveals nothing usable.</summary>
     [JsonPropertyOrder(1)]

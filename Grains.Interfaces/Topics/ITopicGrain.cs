@@ -21,15 +21,38 @@ public interface ITopicGrain : IGrainWithStringKey
 /// Frames to append. Marked immutable so a call inside one process passes the buffer without a copy:
 /// the caller must not reuse the buffer until the call has answered.
 /// </summary>
+/// <param name="Requests">
+/// The requests of the batch that need an answer of their own (those with an idempotency key), in frame
+/// order; null when none does. The result's <see cref="AppendResult.Answers"/> follow the same order.
+/// </param>
 [GenerateSerializer, Immutable, Alias("ingest.append-batch")]
 public sealed record AppendBatch(
     [property: Id(0)] ReadOnlyMemory<byte> Frames,
-    [property: Id(1)] int RecordCount);
+    [property: Id(1)] int RecordCount,
+    [property: Id(2)] RequestMark[]? Requests = null);
+
+/// <summary>One request inside a batch: where its frames are, and the idempotency scope it was sent with.</summary>
+/// <param name="Scope">The producer key's name (empty without keys), a newline, and the request's <c>Idempotency-Key</c>.</param>
+[GenerateSerializer, Immutable, Alias("ingest.request-mark")]
+public readonly record struct RequestMark(
+    [property: Id(0)] int FrameStart,
+    [property: Id(1)] int FrameLength,
+    [property: Id(2)] int Records,
+    [property: Id(3)] string Scope);
+
+/// <summary>The answer to one marked request: what the batch's result says, or, when it repeated an earlier request, that one's answer.</summary>
+[GenerateSerializer, Immutable, Alias("ingest.request-answer")]
+public readonly record struct RequestAnswer(
+    [property: Id(0)] AppendStatus Status,
+    [property: Id(1)] int Accepted,
+    [property: Id(2)] bool Replayed,
+    [property: Id(3)] string? Detail = null);
 
 [GenerateSerializer, Immutable, Alias("ingest.append-result")]
 public readonly record struct AppendResult(
     [property: Id(0)] AppendStatus Status,
-    [property: Id(1)] string? Detail = null)
+    [property: Id(1)] string? Detail = null,
+    [property: Id(2)] RequestAnswer[]? Answers = null)
 {
     public static AppendResult Appended => new(AppendStatus.Appended);
 }

@@ -39,6 +39,8 @@ internal static partial class ConfigRules
             ValidateKeys(config.Keys, errors);
         }
 
+        ValidateOrigins(config.AllowedOrigins, "allowedOrigins", errors);
+
         if (config.Kafka is null)
         {
             errors.Add("kafka must be an object.");
@@ -92,6 +94,36 @@ internal static partial class ConfigRules
         }
     }
 
+    /// <summary>Web origins as browsers send them: <c>*</c>, or <c>http(s)://host[:port]</c> with nothing after it.</summary>
+    private static void ValidateOrigins(List<string>? origins, string path, List<string> errors)
+    {
+        if (origins is null)
+        {
+            errors.Add($"{path} must be an array (it may be empty).");
+            return;
+        }
+
+        if (origins.Count > 100)
+        {
+            errors.Add($"{path} holds {origins.Count} origins; at most 100.");
+        }
+
+        for (var i = 0; i < origins.Count; i++)
+        {
+            var origin = origins[i];
+            if (origin == "*")
+            {
+                continue;
+            }
+
+            if (origin is null || !Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+                || uri.GetLeftPart(UriPartial.Authority) != origin.TrimEnd('/') || origin.EndsWith('/'))
+            {
+                errors.Add($"{path}[{i}] '{origin}' is not an origin: use * or scheme://host[:port] (http or https, lower case, no path), e.g. https://shop.example.");
+            }
+        }
+    }
+
     private static void ValidateKeys(List<ProducerKey> keys, List<string> errors)
     {
         if (keys.Count > MaxKeys)
@@ -122,6 +154,11 @@ internal static partial class ConfigRules
             if (!Sha256Hex().IsMatch(key.Hash ?? ""))
             {
                 errors.Add($"{path}: the key's stored hash is missing or malformed.");
+            }
+
+            if (key.Origins is not null)
+            {
+                ValidateOrigins(key.Origins, $"{path}.origins", errors);
             }
 
             for (var t = 0; key.Topics is not null && t < key.Topics.Count; t++)

@@ -44,10 +44,16 @@ internal sealed class IngestInstruments
         meter.CreateObservableGauge("ingest.disk.budget", () => _budget.MaxBytes, "By", "Ingest:MaxDiskBytes.");
         MembershipChecks = meter.CreateCounter<long>("ingest.membership.checks", "{check}",
             "Membership lease checks of this silo, by outcome: table (its row reads Active), peers (table unreachable, a majority of peers answered), unconfirmed, dead.");
+        IdempotentReplays = meter.CreateCounter<long>("ingest.idempotency.replays", "{request}", "Requests whose Idempotency-Key repeated an earlier request of the window: answered again, nothing stored.");
+        IdempotencyForgotten = meter.CreateCounter<long>("ingest.idempotency.forgotten", "{key}", "Idempotency keys forgotten before their window ended because Ingest:IdempotencyMaxKeys was reached.");
         DeliveryErrors = meter.CreateCounter<long>("ingest.kafka.delivery_errors", "{record}", "Delivery reports with an error (each is retried from the checkpoint).");
         meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
             "Messages sent to brokers, retransmissions included (librdkafka statistics, when Kafka:ProducerSettings:statistics.interval.ms is set); minus ingest.records.shipped, it counts retries.");
     }
+
+    public Counter<long> IdempotentReplays { get; }
+
+    public Counter<long> IdempotencyForgotten { get; }
 
     /// <summary>The <c>topic</c> tag of a topic or topic shard (bounded, see <see cref="TopicLabels"/>).</summary>
     public KeyValuePair<string, object?> TagFor(string topicKey) => _labels.TagFor(topicKey);

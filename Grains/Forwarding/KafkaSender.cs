@@ -33,7 +33,7 @@ internal interface IRecordSender
 
 /// <summary>
 /// Hands records to the silo's one Kafka producer (<see cref="KafkaProducerHost"/>): key, value, the
-/// ingest time as the Kafka timestamp and an <c>ingest-time</c> header. The producer may be replaced
+/// ingest time as the Kafka timestamp, an <c>ingest-time</c> header and the record's own headers. The producer may be replaced
 /// (new brokers or settings, a fatal error); <see cref="Generation"/> tells which one a record went to.
 /// </summary>
 internal sealed class KafkaSender(KafkaProducerHost producer, KafkaEndpoint endpoint) : IRecordSender
@@ -54,7 +54,7 @@ internal sealed class KafkaSender(KafkaProducerHost producer, KafkaEndpoint endp
             Key = record.HasKey ? record.Key.ToArray() : null,
             Value = record.Value.ToArray(),
             Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
-            Headers = [new Header(IngestTimeHeader, AsciiDigits(record.TimestampMs))],
+            Headers = HeadersOf(record),
         };
         try
         {
@@ -70,6 +70,18 @@ internal sealed class KafkaSender(KafkaProducerHost producer, KafkaEndpoint endp
             entry.Fail(e.Error.Reason);
             return SendOutcome.Failed;
         }
+    }
+
+    /// <summary>The <c>ingest-time</c> header, then the record's own headers (idempotency key, trace context) in their order.</summary>
+    private static Headers HeadersOf(in RecordView record)
+    {
+        var headers = new Headers { new Header(IngestTimeHeader, AsciiDigits(record.TimestampMs)) };
+        foreach (var header in record.Headers)
+        {
+            headers.Add(System.Text.Encoding.UTF8.GetString(header.Name), header.Value.ToArray());
+        }
+
+        return headers;
     }
 
     /// <summary>A number as ASCII digits: one allocation, no intermediate string.</summary>

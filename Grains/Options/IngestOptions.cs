@@ -70,6 +70,18 @@ public sealed class IngestOptions
     /// </summary>
     public int RetentionDays { get; set; } = 7;
 
+    /// <summary>
+    /// How long a request's <c>Idempotency-Key</c> is remembered per topic (and producer key): a repeat within it
+    /// gets the first answer again and stores nothing. Default 10 minutes.
+    /// </summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Most idempotency keys a silo remembers (~200 bytes each); past it the oldest are forgotten early (counted in
+    /// <c>ingest_idempotency_forgotten_total</c>). Default 200,000 (~40 MiB).
+    /// </summary>
+    public int IdempotencyMaxKeys { get; set; } = 200_000;
+
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 }
 
@@ -116,6 +128,16 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (options.IdleTopicAfter < TimeSpan.FromSeconds(1))
         {
             errors.Add($"Ingest:IdleTopicAfter must be at least 1 second (was {options.IdleTopicAfter}).");
+        }
+
+        if (options.IdempotencyWindow < TimeSpan.FromSeconds(1) || options.IdempotencyWindow > TimeSpan.FromDays(1))
+        {
+            errors.Add($"Ingest:IdempotencyWindow must be between 1 second and 1 day (was {options.IdempotencyWindow}).");
+        }
+
+        if (options.IdempotencyMaxKeys < 100)
+        {
+            errors.Add($"Ingest:IdempotencyMaxKeys must be at least 100 (was {options.IdempotencyMaxKeys}).");
         }
 
         if (options.RetentionDays is < 0 or > 3650)

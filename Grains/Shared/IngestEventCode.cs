@@ -18,6 +18,7 @@ internal enum IngestEventCode
     AppendFailed = 1200,
     DiskBudgetExhausted = 1201,
     RotationReminderFailed = 1202,
+    IdempotencyKeysRecovered = 1210,
     UsingBrokers = 1300,
     DevBrokerStarted = 1301,
     ProducerError = 1310,

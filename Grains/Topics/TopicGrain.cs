@@ -30,6 +30,7 @@ namespace Ingest.Topics;
 [TopicShardPlacement]
 internal sealed class TopicGrain(
     TopicWriters writers,
+    IdempotentAppender idempotency,
     LiveConfig config,
     Membership.IClusterStanding standing,
     IOptions<IngestOptions> options,
@@ -70,6 +71,7 @@ internal sealed class TopicGrain(
 
         _topicTag = writers.Instruments.TagFor(_topic);
         _writer = writers.Open(_topic, Policy, Opened);
+        idempotency.RecoverOnce(_topic, _writer.Directory); // the keys of the window, after a restart
         _lastAppend = time.GetTimestamp();
         writers.Events.Changed(_topic); // opening may have recovered and sealed a segment an earlier activation left open
         _idleTimer = this.RegisterGrainTimer(
@@ -151,7 +153,7 @@ internal sealed class TopicGrain(
 
         _appendedSinceTick = true;
         _lastAppend = time.GetTimestamp();
-        return _writer!.Append(batch);
+        return batch.Requests is null ? _writer!.Append(batch) : idempotency.AppendAsync(_topic, _writer!, batch);
     }
 
     /// <summary>A new segment: its rotation timer, and the durable reminder behind it if none is registered.</summary>

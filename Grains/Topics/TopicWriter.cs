@@ -46,6 +46,9 @@ internal sealed class TopicWriter
         _appended = shared.AppendCounts.For(topic);
     }
 
+    /// <summary>The topic's segment directory on this silo.</summary>
+    public string Directory => _segments.Directory;
+
     /// <summary>The segment appends go to now, or null between segments.</summary>
     public ActiveSegment? Active { get; private set; }
 

@@ -6,10 +6,13 @@ namespace Ingest.Tests.Infrastructure;
 public static class Kcat
 {
     /// <summary>Reads a topic from the beginning to its current end; one line per message: "key\tvalue".</summary>
-    public static async Task<List<string>> ConsumeAsync(string bootstrap, string topic)
+    public static Task<List<string>> ConsumeAsync(string bootstrap, string topic) => ConsumeAsync(bootstrap, topic, "%k\t%s\n");
+
+    /// <summary>Like <see cref="ConsumeAsync(string, string)"/>, one line per message in kcat's <paramref name="format"/> (<c>%h</c>: the headers, <c>name=value,…</c>).</summary>
+    public static async Task<List<string>> ConsumeAsync(string bootstrap, string topic, string format)
     {
         var start = new ProcessStartInfo("kcat") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n" })
+        foreach (var argument in new[] { "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", format })
         {
             start.ArgumentList.Add(argument);
         }

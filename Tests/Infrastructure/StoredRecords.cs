@@ -5,8 +5,27 @@ using Ingest.Segments;
 namespace Ingest.Tests.Infrastructure;
 
 /// <summary>A record read back from a segment (its CRC was checked by the reader).</summary>
-public sealed record StoredRecord(string Segment, long Offset, long TimestampMs, byte[]? Key, byte[] Value)
+public sealed record StoredRecord(string Segment, long Offset, long TimestampMs, byte[]? Key, byte[] Value, IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
 {
+    /// <summary>The value of the frame header <paramref name="name"/>, or null.</summary>
+    public string? Header(string name) => Headers?.FirstOrDefault(h => h.Key == name).Value;
+
+    public static IReadOnlyList<KeyValuePair<string, string>>? HeadersOf(in RecordView record)
+    {
+        if (record.Headers.IsEmpty)
+        {
+            return null;
+        }
+
+        var headers = new List<KeyValuePair<string, string>>();
+        foreach (var header in record.Headers)
+        {
+            headers.Add(new(Encoding.UTF8.GetString(header.Name), Encoding.UTF8.GetString(header.Value)));
+        }
+
+        return headers;
+    }
+
     public string ValueText => Encoding.UTF8.GetString(Value);
 
     public string? KeyText => Key is null ? null : Encoding.UTF8.GetString(Key);
@@ -28,7 +47,7 @@ public static class StoredRecords
         {
             var name = Path.GetFileName(file);
             var scan = SegmentReader.Scan(file, (in RecordView record, long offset) =>
-                records.Add(new StoredRecord(name, offset, record.TimestampMs, record.HasKey ? record.Key.ToArray() : null, record.Value.ToArray())));
+                records.Add(new StoredRecord(name, offset, record.TimestampMs, record.HasKey ? record.Key.ToArray() : null, record.Value.ToArray(), StoredRecord.HeadersOf(record))));
             Assert.True(scan.End == ScanEnd.Clean, $"{file} should scan clean but ended {scan.End} at {scan.ValidLength} of {scan.FileLength}");
         }
 
@@ -43,7 +62,7 @@ public static class StoredRecords
         {
             var name = Path.GetFileName(file);
             var scan = SegmentReader.Scan(file, (in RecordView record, long offset) =>
-                records.Add(new StoredRecord(name, offset, record.TimestampMs, record.HasKey ? record.Key.ToArray() : null, record.Value.ToArray())));
+                records.Add(new StoredRecord(name, offset, record.TimestampMs, record.HasKey ? record.Key.ToArray() : null, record.Value.ToArray(), StoredRecord.HeadersOf(record))));
             Assert.True(scan.End == ScanEnd.Clean, $"{file} should scan clean but ended {scan.End}");
         }
 

@@ -46,9 +46,11 @@ public sealed class ReplayProcessTests
         var resumesAtDone = Count(silo.Output, "resuming from checkpoint");
         // The looping shipper kept more than half a core busy for good; a stopped one lets the silo settle
         // to its idle cost (tens of ms of CPU per second) once start-up compilation is over.
-        await Poll.Until(async () => await CpuOverAsync(silo.Pid, TimeSpan.FromSeconds(1)) < TimeSpan.FromMilliseconds(250),
-            TimeSpan.FromSeconds(40), "the silo's CPU to fall back to idle (under 250 ms per second) after the replay finished");
-        var quiet = await CpuOverAsync(silo.Pid, Quiet);
+        // A whole quiet window is asked for, not a single sample: a maintenance pass or a late JIT may land in one
+        // window on a busy machine, but a looping shipper leaves none quiet.
+        var quiet = TimeSpan.MaxValue;
+        await Poll.Until(async () => (quiet = await CpuOverAsync(silo.Pid, Quiet)) < Quiet * 0.25,
+            TimeSpan.FromSeconds(40), $"the silo's CPU to fall back to idle (under 25 % over {Quiet.TotalSeconds:0} s) after the replay finished");
 
         Assert.Equal(1, linesAtDone); // "Replay <id> of topic replayed finished", once
         Assert.Equal(linesAtDone, LinesAbout(silo, id));

@@ -79,4 +79,66 @@ public sealed class RecordFrameTests
         Assert.Equal(2, RecordFrame.CountValidFrames(two));
         Assert.Equal(-1, RecordFrame.CountValidFrames(two.Concat(new byte[] { 1, 2, 3 }).ToArray()));
     }
+
+    [Fact]
+    public void headers_round_trip_with_and_without_a_key_and_do_not_disturb_key_or_value()
+    {
+        var block = FrameHeaders.Encode([new("idempotency-key", "k-42"), new("traceparent", "00-abc-def-01"), new("empty", "")]);
+        foreach (var hasKey in new[] { true, false })
+        {
+            var frame = new byte[RecordFrame.SizeOf(hasKey ? 3 : 0, 5, block.Length)];
+            var size = RecordFrame.Write(frame, 7, "key"u8, hasKey, block, "value"u8);
+
+            Assert.Equal(frame.Length, size);
+            Assert.Equal(FrameStatus.Ok, RecordFrame.TryRead(frame, out var record, out var read));
+            Assert.Equal(size, read);
+            Assert.Equal(hasKey, record.HasKey);
+            Assert.Equal(hasKey ? "key" : "", Encoding.UTF8.GetString(record.Key));
+            Assert.Equal("value", Encoding.UTF8.GetString(record.Value));
+            var headers = new List<string>();
+            foreach (var header in record.Headers)
+            {
+                headers.Add(Encoding.UTF8.GetString(header.Name) + "=" + Encoding.UTF8.GetString(header.Value));
+            }
+
+            Assert.Equal(["idempotency-key=k-42", "traceparent=00-abc-def-01", "empty="], headers);
+            Assert.True(record.Headers.TryGet("traceparent"u8, out var trace));
+            Assert.Equal("00-abc-def-01", Encoding.UTF8.GetString(trace));
+            Assert.False(record.Headers.TryGet("absent"u8, out _));
+        }
+    }
+
+    [Fact]
+    public void a_record_without_headers_is_byte_for_byte_the_frame_written_before_headers_existed()
+    {
+        var plain = new byte[RecordFrame.SizeOf(1, 2)];
+        var viaHeadersOverload = new byte[RecordFrame.SizeOf(1, 2, 0)];
+        RecordFrame.Write(plain, 9, "k"u8, true, "vv"u8);
+        RecordFrame.Write(viaHeadersOverload, 9, "k"u8, true, [], "vv"u8);
+
+        Assert.Equal(plain, viaHeadersOverload);
+        // The layout of a frame from before headers: length, CRC, timestamp, key length 1, key, value.
+        Assert.Equal(1, BitConverter.ToInt32(plain, 16));
+        RecordFrame.TryRead(plain, out var record, out _);
+        Assert.True(record.Headers.IsEmpty);
+    }
+
+    [Fact]
+    public void a_header_block_whose_lengths_run_past_the_frame_is_corrupt_even_with_a_valid_crc()
+    {
+        var block = FrameHeaders.Encode([new("idempotency-key", "k")]);
+        block[^3] = 200; // the value's length now runs past the block (and the frame)
+        var frame = new byte[RecordFrame.SizeOf(0, 0, block.Length)];
+        RecordFrame.Write(frame, 1, [], false, block, []);
+
+        Assert.Equal(FrameStatus.Corrupt, RecordFrame.TryRead(frame, out _, out _));
+    }
+
+    [Fact]
+    public void a_header_name_or_value_over_its_limit_is_refused_when_encoded()
+    {
+        Assert.Throws<ArgumentException>(() => FrameHeaders.Encode([new(new string('n', 256), "v")]));
+        Assert.Throws<ArgumentException>(() => FrameHeaders.Encode([new("", "v")]));
+        Assert.Throws<ArgumentException>(() => FrameHeaders.Encode([new("n", new string('v', 65536))]));
+    }
 }

@@ -13,7 +13,8 @@ namespace Ingest.Configuration;
 /// and the shorthands <c>Ingest:Shards:&lt;topic&gt;</c> and <c>Kafka:Topics:&lt;topic&gt;</c>;</item>
 /// <item><c>Kafka:BootstrapServers</c> and <c>Kafka:ProducerSettings:*</c>;</item>
 /// <item><c>Auth:Keys:&lt;name&gt;:{Key or KeyHash, Topics, RecordsPerSecond, BytesPerSecond, BurstSeconds, Enabled}</c>
-/// (<c>Key</c> is hashed here and never stored) and <c>Auth:RequireKeys</c>.</item>
+/// (<c>Key</c> is hashed here and never stored; also <c>Origins</c>) and <c>Auth:RequireKeys</c>;</item>
+/// <item><c>Cors:AllowedOrigins</c> (a list, or one comma-separated value).</item>
 /// </list>
 /// </summary>
 public static class ConfigSeed
@@ -52,6 +53,7 @@ public static class ConfigSeed
             Topics = topics,
             Keys = configuration.GetSection("Auth:Keys").GetChildren().Select(SeedKey).ToList(),
             RequireKeys = configuration.GetValue<bool?>("Auth:RequireKeys"),
+            AllowedOrigins = ListOf(configuration.GetSection("Cors:AllowedOrigins")) ?? [],
             Kafka = new KafkaSettings
             {
                 BootstrapServers = string.IsNullOrWhiteSpace(configuration["Kafka:BootstrapServers"]) ? null : configuration["Kafka:BootstrapServers"]!.Trim(),
@@ -81,7 +83,17 @@ public static class ConfigSeed
             BytesPerSecond = section.GetValue<double?>("BytesPerSecond"),
             BurstSeconds = section.GetValue("BurstSeconds", 1.0),
             Enabled = section.GetValue("Enabled", true),
+            Origins = ListOf(section.GetSection("Origins")),
         };
+    }
+
+    /// <summary>A list setting: its children (<c>X:0</c>, <c>X:1</c>, …) or one comma-separated value; null when absent.</summary>
+    private static List<string>? ListOf(IConfigurationSection section)
+    {
+        var items = section.Value is { } single
+            ? single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+            : section.GetChildren().Select(child => child.Value?.Trim() ?? "").Where(item => item.Length > 0).ToList();
+        return items.Count == 0 ? null : items;
     }
 
     /// <summary>Lower-case hex SHA-256 of a key's UTF-8 bytes: the form keys are stored and compared in.</summary>

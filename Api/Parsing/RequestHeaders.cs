@@ -1,0 +1,65 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using Ingest.Records;
+
+namespace Ingest.Api.Parsing;
+
+/// <summary>
+/// The frame headers of a request sent with an <c>Idempotency-Key</c> (<see cref="FrameHeaders"/>): the key, the
+/// producer key's name when keys are on, and, for each record of a batch, its position in the request
+/// (<c>idempotency-index</c>), so a consumer can tell a record that a failover let through twice by
+/// (key, index). Encoded once per request; each record adds only its index.
+/// </summary>
+internal sealed class RequestHeaders
+{
+    private static ReadOnlySpan<byte> IndexName => "idempotency-index"u8;
+
+    private readonly byte[] _fixed; // the entries every record has, without the count
+    private readonly int _count;
+    private readonly bool _indexed;
+
+    /// <param name="indexed">True for a batch: every record also gets its index.</param>
+    public RequestHeaders(string idempotencyKey, string? producer, bool indexed)
+    {
+        var entries = new List<KeyValuePair<string, string>> { new(FrameHeaders.IdempotencyKey, idempotencyKey) };
+        if (producer is not null)
+        {
+            entries.Add(new(FrameHeaders.Producer, producer));
+        }
+
+        var block = FrameHeaders.Encode(entries);
+        _fixed = block[2..];
+        _count = entries.Count + (indexed ? 1 : 0);
+        _indexed = indexed;
+        Scope = (producer ?? string.Empty) + "\n" + idempotencyKey;
+    }
+
+    /// <summary>What the topic grain deduplicates by: the producer key's name (empty without keys), a newline, the key.</summary>
+    public string Scope { get; }
+
+    /// <summary>The most bytes <see cref="WriteBlock"/> writes.</summary>
+    public int MaxBlockLength => 2 + _fixed.Length + (_indexed ? 1 + IndexName.Length + 2 + 10 : 0);
+
+    /// <summary>Writes the header block of the record at <paramref name="index"/> of the request; returns its length.</summary>
+    public int WriteBlock(Span<byte> destination, int index)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)_count);
+        _fixed.CopyTo(destination[2..]);
+        var at = 2 + _fixed.Length;
+        if (!_indexed)
+        {
+            return at;
+        }
+
+        destination[at] = (byte)IndexName.Length;
+        IndexName.CopyTo(destination[(at + 1)..]);
+        at += 1 + IndexName.Length;
+        Utf8Formatter.TryFormat(index, destination[(at + 2)..], out var digits);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[at..], (ushort)digits);
+        return at + 2 + digits;
+    }
+
+    /// <summary>A valid key: 1 to 255 printable ASCII characters (as in the IETF Idempotency-Key draft's examples: UUIDs, tokens).</summary>
+    public static bool IsValidKey(string key) =>
+        key.Length is > 0 and <= FrameHeaders.MaxNameBytes && key.All(c => c is > ' ' and <= '~');
+}
