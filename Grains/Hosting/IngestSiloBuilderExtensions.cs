@@ -37,7 +37,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<Archive.SegmentArchive>();
         services.TryAddSingleton(sp => new Topics.DiskRoom(sp.GetRequiredService<DiskBudget>(), sp.GetRequiredService<Archive.SegmentArchive>().Evict));
         services.TryAddSingleton<Topics.TopicWriters>();
-        services.TryAddSingleton<Topics.IdempotencyWindow>();
+        services.TryAddSingleton<Topics.RememberedKeys>();
         services.TryAddSingleton<Topics.IdempotentAppender>();
         services.TryAddSingleton<Membership.IClusterStanding, Membership.SoleSilo>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();

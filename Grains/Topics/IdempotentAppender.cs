@@ -8,13 +8,13 @@ using Microsoft.Extensions.Logging;
 namespace Ingest.Topics;
 
 /// <summary>
-/// Appends a batch some of whose requests carry an <c>Idempotency-Key</c> (see <see cref="IdempotencyWindow"/>).
+/// Appends a batch some of whose requests carry an <c>Idempotency-Key</c> (see <see cref="RememberedKeys"/>).
 /// Each keyed request is claimed first: a request whose key was used within the window is left out of the
 /// write and answered with the first request's answer (waiting for it if that request is still being stored);
 /// the rest are written as one append, and their keys remember its answer. After a restart, the keys of the
 /// window are read back from the topic's segments (their records carry the key as a frame header).
 /// </summary>
-internal sealed partial class IdempotentAppender(IdempotencyWindow window, Storage.SegmentStore store, IngestInstruments instruments, ILogger<IdempotentAppender> logger)
+internal sealed partial class IdempotentAppender(RememberedKeys window, Storage.SegmentStore store, IngestInstruments instruments, ILogger<IdempotentAppender> logger)
 {
     // FrameHeaders.IdempotencyKey and FrameHeaders.Producer, as bytes.
     private static ReadOnlySpan<byte> KeyHeaderBytes => "idempotency-key"u8;
@@ -24,7 +24,7 @@ internal sealed partial class IdempotentAppender(IdempotencyWindow window, Stora
     public async ValueTask<AppendResult> AppendAsync(string topic, TopicWriter writer, AppendBatch batch)
     {
         var marks = batch.Requests!;
-        var claimed = new IdempotencyWindow.Entry?[marks.Length];
+        var claimed = new RememberedKeys.Entry?[marks.Length];
         var earlier = new Task<RequestAnswer>?[marks.Length];
         var left = 0;
         var leftRecords = 0;

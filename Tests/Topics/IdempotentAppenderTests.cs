@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Ingest.Tests.Topics;
 
 /// <summary>
-/// The topic grain's idempotency decisions on their own (<see cref="IdempotentAppender"/>, <see cref="IdempotencyWindow"/>):
+/// The topic grain's idempotency decisions on their own (<see cref="IdempotentAppender"/>, <see cref="RememberedKeys"/>):
 /// real topic writers on a temporary disk and a fake clock; a "restart" is a new window over the same directory.
 /// </summary>
 public sealed class IdempotentAppenderTests : IDisposable
@@ -103,12 +103,12 @@ public sealed class IdempotentAppenderTests : IDisposable
 
     private TopicWriter Writer() => (_writers ??= _bed.Build(Durability.Flush)).Open("orders", () => Hourly, _ => { });
 
-    private (IdempotentAppender Appender, IdempotencyWindow Window) Build(int maxKeys = 1000)
+    private (IdempotentAppender Appender, RememberedKeys Window) Build(int maxKeys = 1000)
     {
         _writers ??= _bed.Build(Durability.Flush);
         var options = Microsoft.Extensions.Options.Options.Create(new IngestOptions { IdempotencyWindow = TimeSpan.FromMinutes(10), IdempotencyMaxKeys = maxKeys });
         var instruments = UnitInstruments.For(_bed.Budget);
-        var window = new IdempotencyWindow(options, _bed.Clock, instruments);
+        var window = new RememberedKeys(options, _bed.Clock, instruments);
         return (new IdempotentAppender(window, _bed.Store, instruments, NullLogger<IdempotentAppender>.Instance), window);
     }
 

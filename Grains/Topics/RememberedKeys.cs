@@ -12,7 +12,7 @@ namespace Ingest.Topics;
 /// instead of storing again. Bounded by <c>Ingest:IdempotencyMaxKeys</c>: past it the oldest keys are
 /// forgotten early. Entries exist only for requests that carried a key: memory follows that traffic.
 /// </summary>
-internal sealed class IdempotencyWindow(IOptions<IngestOptions> options, TimeProvider time, IngestInstruments instruments)
+internal sealed class RememberedKeys(IOptions<IngestOptions> options, TimeProvider time, IngestInstruments instruments)
 {
     private readonly ConcurrentDictionary<(string Topic, string Scope), Entry> _entries = new();
     private readonly ConcurrentQueue<((string Topic, string Scope) Key, Entry Entry)> _byAge = new();
