@@ -25,12 +25,15 @@ namespace Ingest.Api.Appending;
 internal sealed class TopicAppender : IDisposable
 {
     private readonly ConcurrentDictionary<string, TopicQueue> _queues = new(StringComparer.Ordinal);
+    // Requests that asked for a durability level of their own (?durability=) are batched apart, one level per call.
+    private readonly ConcurrentDictionary<(string Topic, DurabilityLevel Level), TopicQueue> _leveled = new();
     private readonly ConcurrentDictionary<TopicQueue, byte> _busy = new();
     private readonly IngestApiOptions _options;
     private readonly IGrainFactory _grains;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _answerWithin;
+    private readonly TimeSpan _kafkaAckWait;
     private readonly AppendResult _expiredInFlight;
     private readonly AppendResult _expiredUnsent;
     private readonly ITimer _sweep;
@@ -42,6 +45,7 @@ internal sealed class TopicAppender : IDisposable
         _logger = logger;
         _time = time;
         _answerWithin = cluster.Value.ResponseTimeout;
+        _kafkaAckWait = _options.KafkaAckWait;
         var within = $"within {_answerWithin.TotalSeconds:0.#} s (Cluster:ResponseTimeout)";
         _expiredInFlight = new AppendResult(AppendStatus.Indeterminate, $"the cluster did not answer {within}");
         _expiredUnsent = new AppendResult(AppendStatus.Unavailable, $"the topic's grain did not take the records {within}");
@@ -57,7 +61,7 @@ internal sealed class TopicAppender : IDisposable
         var now = _time.GetTimestamp();
         foreach (var (queue, _) in _busy)
         {
-            queue.ExpireWaitedSince(now, _answerWithin);
+            queue.ExpireWaitedSince(now, queue.Level == DurabilityLevel.Kafka ? _answerWithin + _kafkaAckWait : _answerWithin);
         }
     }
 
@@ -75,14 +79,34 @@ internal sealed class TopicAppender : IDisposable
     public Task<AppendResult> AppendFrames(string topic, ReadOnlySpan<byte> frames, int recordCount, string? scope, out int request) =>
         QueueFor(topic).AppendFrames(frames, recordCount, scope, out request);
 
+    /// <summary>A record of a request that asked for <paramref name="level"/> (<see cref="DurabilityLevel.Default"/>: the silo's).</summary>
+    public Task<AppendResult> AppendRecord(string topic, DurabilityLevel level, long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value, RequestHeaders? headers, out int request) =>
+        QueueFor(topic, level).AppendRecord(timestampMs, key, hasKey, value, headers, out request);
+
+    /// <summary>A request's frames, for a request that asked for <paramref name="level"/>.</summary>
+    public Task<AppendResult> AppendFrames(string topic, DurabilityLevel level, ReadOnlySpan<byte> frames, int recordCount, string? scope, out int request) =>
+        QueueFor(topic, level).AppendFrames(frames, recordCount, scope, out request);
+
     private TopicQueue QueueFor(string topic) =>
         _queues.TryGetValue(topic, out var queue)
             ? queue
-            : _queues.GetOrAdd(topic, static (t, self) => new TopicQueue(t, self), this);
+            : _queues.GetOrAdd(topic, static (t, self) => new TopicQueue(t, self, DurabilityLevel.Default), this);
 
-    /// <summary>One topic's batches in this frontend: at most one call in flight, the rest waiting.</summary>
-    private sealed class TopicQueue(string topic, TopicAppender owner)
+    private TopicQueue QueueFor(string topic, DurabilityLevel level) =>
+        level == DurabilityLevel.Default
+            ? QueueFor(topic)
+            : _leveled.TryGetValue((topic, level), out var queue)
+                ? queue
+                : _leveled.GetOrAdd((topic, level), static (key, self) => new TopicQueue(key.Topic, self, key.Level), this);
+
+    /// <summary>One topic's batches (of one durability level) in this frontend: at most one call in flight, the rest waiting.</summary>
+    private sealed class TopicQueue(string topic, TopicAppender owner, DurabilityLevel level)
     {
+        public DurabilityLevel Level => level;
+
+        // Kafka-level requests each get an answer of their own (their level, and for one record where Kafka put it).
+        private readonly bool _markEach = level == DurabilityLevel.Kafka;
+
         private static readonly Task<AppendResult> Overloaded = Task.FromResult(new AppendResult(
             AppendStatus.Overloaded, "too many records are waiting for this topic in this frontend"));
 
@@ -110,7 +134,7 @@ internal sealed class TopicAppender : IDisposable
                 }
 
                 var batch = BatchWithRoomLocked(size);
-                request = batch.AddRecord(timestampMs, key, hasKey, value, headers);
+                request = batch.AddRecord(timestampMs, key, hasKey, value, headers, _markEach);
                 completion = batch.Completion.Task;
                 _pendingBytes += size;
                 toSend = NextToSendLocked();
@@ -137,7 +161,7 @@ internal sealed class TopicAppender : IDisposable
                 }
 
                 var batch = BatchWithRoomLocked(frames.Length);
-                request = batch.AddFrames(frames, recordCount, scope);
+                request = batch.AddFrames(frames, recordCount, scope, _markEach);
                 completion = batch.Completion.Task;
                 _pendingBytes += frames.Length;
                 toSend = NextToSendLocked();
@@ -284,7 +308,8 @@ internal sealed class TopicAppender : IDisposable
         {
             try
             {
-                return (await _grain.Append(new AppendBatch(batch.Frames, batch.RecordCount, batch.Marks)), true);
+                var call = new AppendBatch(batch.Frames, batch.RecordCount, batch.Marks, level);
+                return (await (level == DurabilityLevel.Kafka ? _grain.AppendAwaitingKafka(call) : _grain.Append(call)), true);
             }
             catch (Exception e)
             {

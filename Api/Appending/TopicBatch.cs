@@ -40,8 +40,11 @@ internal sealed class TopicBatch
     /// <summary>The requests that need an answer of their own (sent with an idempotency key), in frame order; null when none.</summary>
     public RequestMark[]? Marks => _marks?.ToArray();
 
-    /// <summary>Frames one record; returns the request's index among the marked ones (-1 without a <paramref name="headers"/>' scope).</summary>
-    public int AddRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value, RequestHeaders? headers = null)
+    /// <summary>
+    /// Frames one record; returns the request's index among the marked ones: those with <paramref name="headers"/> (an
+    /// idempotency key) or that asked for an answer of their own (<paramref name="mark"/>), else -1.
+    /// </summary>
+    public int AddRecord(long timestampMs, ReadOnlySpan<byte> key, bool hasKey, in ReadOnlySequence<byte> value, RequestHeaders? headers = null, bool mark = false)
     {
         var start = Length;
         if (headers is null)
@@ -50,7 +53,7 @@ internal sealed class TopicBatch
             EnsureRoom(size);
             Length += RecordFrame.Write(_buffer.AsSpan(Length), timestampMs, key, hasKey, value);
             RecordCount++;
-            return -1;
+            return mark ? Mark(start, 1, null) : -1;
         }
 
         Span<byte> block = stackalloc byte[headers.MaxBlockLength];
@@ -61,18 +64,18 @@ internal sealed class TopicBatch
         return Mark(start, 1, headers.Scope);
     }
 
-    /// <summary>Copies a request's frames; returns its index among the marked requests (-1 without a <paramref name="scope"/>).</summary>
-    public int AddFrames(ReadOnlySpan<byte> frames, int recordCount, string? scope = null)
+    /// <summary>Copies a request's frames; returns its index among the marked requests (-1 without a <paramref name="scope"/> or <paramref name="mark"/>).</summary>
+    public int AddFrames(ReadOnlySpan<byte> frames, int recordCount, string? scope = null, bool mark = false)
     {
         var start = Length;
         EnsureRoom(frames.Length);
         frames.CopyTo(_buffer.AsSpan(Length));
         Length += frames.Length;
         RecordCount += recordCount;
-        return scope is null ? -1 : Mark(start, recordCount, scope);
+        return scope is null && !mark ? -1 : Mark(start, recordCount, scope);
     }
 
-    private int Mark(int start, int records, string scope)
+    private int Mark(int start, int records, string? scope)
     {
         _marks ??= [];
         _marks.Add(new RequestMark(start, Length - start, records, scope));

@@ -13,14 +13,16 @@ using Microsoft.Extensions.Options;
 namespace Ingest.Api.Http;
 
 /// <summary>
-/// The last step of an ingest request: 202 with <c>{"accepted":N}</c> once the records are on disk, or a
+/// The last step of an ingest request: 202 with <c>{"accepted":N,"durability":"flush"}</c> once the records are on disk
+/// (201 and <c>"kafka"</c> once Kafka acknowledged them, for <c>durability=kafka</c>), or a
 /// problem+json that says nothing was stored and what to do (body problems 400/413/415, 503 with
 /// Retry-After for what the node could not store).
 /// </summary>
 internal sealed class IngestAnswers(ApiInstruments metrics, IOptions<IngestApiOptions> options, ILogger<IngestAnswers> logger)
 {
     private const string JsonType = "application/json";
-    private static readonly byte[] AcceptedOne = """{"accepted":1}"""u8.ToArray();
+    private static readonly byte[] AcceptedOneFlush = """{"accepted":1,"durability":"flush"}"""u8.ToArray();
+    private static readonly byte[] AcceptedOneFsync = """{"accepted":1,"durability":"fsync"}"""u8.ToArray();
     private readonly string _retryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
 
     public static BodyRead RecordTooLarge(int limit) =>
@@ -47,29 +49,40 @@ internal sealed class IngestAnswers(ApiInstruments metrics, IOptions<IngestApiOp
     public const string ReplayedHeader = "Idempotent-Replayed";
 
     /// <summary>
-    /// What the topic grain answered: 202, or 503 with what went wrong. A request with an answer of its own
-    /// (<paramref name="request"/> ≥ 0, sent with an idempotency key) gets that one: when it repeated an earlier
-    /// request, the earlier answer, marked <c>Idempotent-Replayed: true</c>.
+    /// What the topic grain answered: 201 when Kafka acknowledged the records (<c>durability=kafka</c>), 202 when they are
+    /// on disk, the body saying the level reached; or 503 with what went wrong. A request with an answer of its own
+    /// (<paramref name="request"/> ≥ 0: an idempotency key, or the Kafka level) gets that one: when it repeated an
+    /// earlier request, the earlier answer, marked <c>Idempotent-Replayed: true</c>.
     /// </summary>
     public Task Result(HttpContext context, string topic, KeyValuePair<string, object?> topicTag, AppendResult result, int records, long started, int request = -1)
     {
+        var level = result.Level;
+        int partition = -1;
+        long offset = -1;
         if (request >= 0 && result.Answers is { } answers && request < answers.Length)
         {
             var own = answers[request];
             result = new AppendResult(own.Status, own.Detail);
             records = own.Accepted;
+            (level, partition, offset) = (own.Level, own.Partition, own.Offset);
             if (own.Replayed)
             {
                 context.Response.Headers[ReplayedHeader] = "true";
                 metrics.Accepted(topicTag, 0, started); // answered again: nothing new was accepted
-                return Accepted(context, records);
+                return Accepted(context, records, level, partition, offset);
             }
         }
 
         if (result.Status == AppendStatus.Appended)
         {
             metrics.Accepted(topicTag, records, started);
-            return Accepted(context, records);
+            return Accepted(context, records, level, partition, offset);
+        }
+
+        if (result.Status == AppendStatus.LevelUnavailable)
+        {
+            ApiLog.RequestRejected(logger, topic, StatusCodes.Status400BadRequest, result.Detail ?? "durability unavailable");
+            return Problems.Write(context, StatusCodes.Status400BadRequest, "Durability not available", (result.Detail ?? "durability=kafka is not available here") + ". Nothing was stored.");
         }
 
         context.Items[ApiInstruments.ReasonItem] = result.Status switch
@@ -96,28 +109,53 @@ internal sealed class IngestAnswers(ApiInstruments metrics, IOptions<IngestApiOp
         return Problems.Write(context, StatusCodes.Status503ServiceUnavailable, title, (result.Detail ?? title) + consequence);
     }
 
-    private static Task Accepted(HttpContext context, int records)
+    /// <summary><c>{"accepted":N,"durability":"…"}</c> (and where Kafka put a single record): 201 for the Kafka level, else 202.</summary>
+    private static Task Accepted(HttpContext context, int records, DurabilityLevel level, int partition, long offset)
     {
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status202Accepted;
         response.ContentType = JsonType;
         var writer = response.BodyWriter;
-        if (records == 1)
+        if (records == 1 && level is DurabilityLevel.Flush or DurabilityLevel.Fsync)
         {
-            response.ContentLength = AcceptedOne.Length;
-            writer.Write(AcceptedOne);
+            var body = level == DurabilityLevel.Flush ? AcceptedOneFlush : AcceptedOneFsync;
+            response.StatusCode = StatusCodes.Status202Accepted;
+            response.ContentLength = body.Length;
+            writer.Write(body);
+            return Task.CompletedTask;
         }
-        else
+
+        response.StatusCode = level == DurabilityLevel.Kafka ? StatusCodes.Status201Created : StatusCodes.Status202Accepted;
+        var span = writer.GetSpan(96);
+        var at = Append(span, "{\"accepted\":"u8);
+        Utf8Formatter.TryFormat(records, span[at..], out var digits);
+        at += digits;
+        at += Append(span[at..], level switch
         {
-            var span = writer.GetSpan(32);
-            "{\"accepted\":"u8.CopyTo(span);
-            Utf8Formatter.TryFormat(records, span[12..], out var digits);
-            span[12 + digits] = (byte)'}';
-            response.ContentLength = 13 + digits;
-            writer.Advance(13 + digits);
+            DurabilityLevel.Kafka => ",\"durability\":\"kafka\""u8,
+            DurabilityLevel.Fsync => ",\"durability\":\"fsync\""u8,
+            _ => ",\"durability\":\"flush\""u8,
+        });
+        if (level == DurabilityLevel.Kafka && partition >= 0)
+        {
+            at += Append(span[at..], ",\"partition\":"u8);
+            Utf8Formatter.TryFormat(partition, span[at..], out digits);
+            at += digits;
+            at += Append(span[at..], ",\"offset\":"u8);
+            Utf8Formatter.TryFormat(offset, span[at..], out digits);
+            at += digits;
         }
+
+        span[at++] = (byte)'}';
+        response.ContentLength = at;
+        writer.Advance(at);
 
         // Kestrel flushes the response when the handler returns.
         return Task.CompletedTask;
+    }
+
+    private static int Append(Span<byte> destination, ReadOnlySpan<byte> text)
+    {
+        text.CopyTo(destination);
+        return text.Length;
     }
 }

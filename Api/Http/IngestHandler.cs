@@ -69,9 +69,10 @@ internal sealed class IngestHandler(
         }
 
         var (topic, route, grant, key, hasKey) = admitted;
-        if (RequestAdmission.IdempotencyOf(context, grant, batch: false, out var headers) is { } badKey)
+        var badLevel = RequestAdmission.LevelOf(context, out var level);
+        if ((RequestAdmission.IdempotencyOf(context, grant, batch: false, out var headers) ?? badLevel) is { } badOption)
         {
-            await Problems.Write(context, badKey);
+            await Problems.Write(context, badOption);
             return;
         }
 
@@ -106,7 +107,7 @@ internal sealed class IngestHandler(
                 }
 
                 metrics.Received(topicTag, 1, inflated.Length);
-                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()), headers, out ownAnswer);
+                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), level, timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()), headers, out ownAnswer);
             }
             else
             {
@@ -153,9 +154,9 @@ internal sealed class IngestHandler(
                 metrics.Received(topicTag, 1, read.Buffer.Length);
 
                 // Framed from the pipe's own buffer: it is released only once the record is copied into the call.
-                pending = headers is null
+                pending = headers is null && level == DurabilityLevel.Default
                     ? appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer)
-                    : appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer, headers, out ownAnswer);
+                    : appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), level, timestamp, key.Span, hasKey, read.Buffer, headers, out ownAnswer);
                 reader.AdvanceTo(read.Buffer.End);
             }
         }
@@ -190,9 +191,10 @@ internal sealed class IngestHandler(
             return;
         }
 
-        if (RequestAdmission.IdempotencyOf(context, grant, batch: true, out var headers) is { } badKey)
+        var badLevel = RequestAdmission.LevelOf(context, out var level);
+        if ((RequestAdmission.IdempotencyOf(context, grant, batch: true, out var headers) ?? badLevel) is { } badOption)
         {
-            await Problems.Write(context, badKey);
+            await Problems.Write(context, badOption);
             return;
         }
 
@@ -237,7 +239,7 @@ internal sealed class IngestHandler(
         }
 
         metrics.Received(topicTag, parsed.Records, body.Length);
-        var result = await appender.AppendFrames(route.GrainKeyFor(topic, key.Span, hasKey), frames.WrittenSpan, parsed.Records, headers?.Scope, out var ownAnswer);
+        var result = await appender.AppendFrames(route.GrainKeyFor(topic, key.Span, hasKey), level, frames.WrittenSpan, parsed.Records, headers?.Scope, out var ownAnswer);
         await answers.Result(context, topic, topicTag, result, parsed.Records, started, ownAnswer);
     }
 }

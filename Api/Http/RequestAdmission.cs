@@ -169,6 +169,33 @@ internal sealed class RequestAdmission(AccessControl access, BrowserRequests bro
 
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
+    /// <summary>The level the request asked for with <c>?durability=flush|fsync|kafka</c> (the silo's own without it); a rejection for anything else.</summary>
+    public static Rejection? LevelOf(HttpContext context, out DurabilityLevel level)
+    {
+        level = DurabilityLevel.Default;
+        var request = context.Request;
+        if (!request.QueryString.HasValue || !request.Query.TryGetValue("durability", out var values) || values.Count == 0)
+        {
+            return null;
+        }
+
+        switch (values.Count == 1 ? values[0]?.ToLowerInvariant() : null)
+        {
+            case "flush":
+                level = DurabilityLevel.Flush;
+                return null;
+            case "fsync":
+                level = DurabilityLevel.Fsync;
+                return null;
+            case "kafka":
+                level = DurabilityLevel.Kafka;
+                return null;
+            default:
+                return new Rejection(StatusCodes.Status400BadRequest, "Invalid durability",
+                    $"durability={string.Join(",", values.ToArray())} is not a level: use flush (written to the segment), fsync (on stable storage) or kafka (acknowledged by Kafka), once.");
+        }
+    }
+
     /// <summary>The record key of the <c>key=</c> query parameter (null when none); a rejection when there are several or it is longer than the topic's largest record.</summary>
     private static Rejection? KeyOf(HttpContext context, TopicRoute route, out byte[]? key)
     {

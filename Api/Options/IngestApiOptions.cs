@@ -40,6 +40,12 @@ public sealed class IngestApiOptions
     /// <summary>Seconds a client is told to wait (Retry-After) on a 503. Default 1.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>
+    /// How long a silo lets a <c>durability=kafka</c> request wait for Kafka (the silo's setting of the same name): this
+    /// frontend answers such requests within <c>Cluster:ResponseTimeout</c> plus this.
+    /// </summary>
+    public TimeSpan KafkaAckWait { get; set; } = TimeSpan.FromSeconds(5);
+
     // Ingest:Shards:<topic> and Ingest:Topics:<topic>:* seed the cluster configuration (ConfigSeed); frontends
     // route by the cluster's copy, the same on every node.
 }

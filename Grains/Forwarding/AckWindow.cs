@@ -98,7 +98,7 @@ internal sealed class AckWindow(InFlightPool pool, Action onReport)
             return false;
         }
 
-        reaped = new Reaped(head.Segment, head.EndOffset, head.Bytes, head.SegmentEnd, head.State == InFlight.Skipped, head.TimestampMs);
+        reaped = new Reaped(head.Segment, head.EndOffset, head.Bytes, head.SegmentEnd, head.State == InFlight.Skipped, head.TimestampMs, head.Partition, head.Offset);
         _entries[_head] = null;
         _head = (_head + 1) % _entries.Length;
         _count--;
@@ -160,6 +160,8 @@ internal sealed class AckWindow(InFlightPool pool, Action onReport)
         entry.Bytes = bytes;
         entry.SegmentEnd = segmentEnd;
         entry.TimestampMs = 0;
+        entry.Partition = -1;
+        entry.Offset = -1;
         entry.Epoch = _epoch;
         entry.Notify = onReport;
         Volatile.Write(ref entry.State, state);
@@ -190,5 +192,5 @@ internal sealed class AckWindow(InFlightPool pool, Action onReport)
     }
 
     /// <summary>A reaped entry's facts.</summary>
-    public readonly record struct Reaped(long Segment, long EndOffset, int Bytes, bool SegmentEnd, bool Skipped, long TimestampMs);
+    public readonly record struct Reaped(long Segment, long EndOffset, int Bytes, bool SegmentEnd, bool Skipped, long TimestampMs, int Partition = -1, long KafkaOffset = -1);
 }

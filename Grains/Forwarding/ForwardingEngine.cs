@@ -36,7 +36,7 @@ internal sealed class ForwardingEngine(
     ReplayRunner replays,
     SegmentArchive archive,
     KafkaProducerHost producer,
-    KafkaEndpoint endpoint) : ISegmentEvents, IShippingBacklog, IAsyncDisposable
+    KafkaEndpoint endpoint) : ISegmentEvents, IShippingBacklog, IKafkaAcks, IAsyncDisposable
 {
     private static readonly TimeSpan MaintenancePeriod = TimeSpan.FromSeconds(10);
 
@@ -107,6 +107,22 @@ internal sealed class ForwardingEngine(
     /// <summary>Every topic directory this silo ships, by name. Reads no directory (see <see cref="TopicProgress"/>).</summary>
     public IReadOnlyList<TopicForwardingStatus> Status() =>
         [.. topics.All.Select(log => log.Progress.Status(log, log.KafkaTopic)).OrderBy(s => s.Topic, StringComparer.Ordinal)];
+
+    public bool IsForwarding => _running;
+
+    public Task<KafkaAck> WhenAcked(string topic, long segment, long endOffset)
+    {
+        if (!_running || topics.For(topic) is not { } log)
+        {
+            return Task.FromException<KafkaAck>(new InvalidOperationException("Forwarding to Kafka is not running on this silo."));
+        }
+
+        var waiting = log.Progress.Waiters.Add(segment, endOffset, log.Progress.Acked);
+        scheduler.Signal(log);
+        return waiting;
+    }
+
+    public void Forget(string topic, Task<KafkaAck> waiting) => topics.For(topic)?.Progress.Waiters.Forget(waiting);
 
     /// <summary>What waits on this silo's disk for Kafka's acknowledgement, summed over its topics.</summary>
     public (long Records, long Bytes) Backlog()

@@ -27,6 +27,10 @@ internal sealed class InFlight
     public long TimestampMs;
     public int State;
 
+    /// <summary>From its delivery report: where Kafka put it.</summary>
+    public int Partition = -1;
+    public long Offset = -1;
+
     /// <summary>The counters of the epoch this record was sent in.</summary>
     public WindowEpoch Epoch = null!;
 
@@ -55,6 +59,8 @@ internal sealed class InFlight
         }
 
         var epoch = Epoch;
+        Partition = report.Partition.Value;
+        Offset = report.Offset.Value;
         Volatile.Write(ref State, Delivered);
         Interlocked.Decrement(ref epoch.Pending);
         Notify();

@@ -233,6 +233,11 @@ internal sealed class TopicLog
             _checkpoint.Advance(new Checkpoint(entry.Segment, entry.EndOffset), entry.Skipped ? 0 : 1);
             if (!entry.Skipped)
             {
+                if (_progress.Waiters.Any)
+                {
+                    _progress.Waiters.Delivered(entry.Segment, entry.EndOffset, entry.Partition, entry.KafkaOffset);
+                }
+
                 records++;
                 bytes += entry.Bytes;
                 _context.Instruments.DeliveryLatency.Record((nowMs - entry.TimestampMs) / 1000.0, _progress.TopicTag);

@@ -34,6 +34,9 @@ internal sealed class TopicProgress(string topic, AppendCount? appended, bool co
     /// <summary>Reports pending after the last turn.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>Requests waiting for Kafka's acknowledgement of their records (<c>durability=kafka</c>).</summary>
+    public AckWaiters Waiters { get; } = new();
+
     /// <summary>The acknowledged position after the last turn.</summary>
     public Checkpoint Acked => new(Volatile.Read(ref _ackedSegment), Volatile.Read(ref _ackedOffset));
 
@@ -95,6 +98,7 @@ internal sealed class TopicProgress(string topic, AppendCount? appended, bool co
         Volatile.Write(ref _ackedOffset, acked.Offset);
         Volatile.Write(ref _inFlight, pending);
         Volatile.Write(ref _windowOldestMs, oldestInFlightMs ?? 0);
+        Waiters.AckedUpTo(acked);
     }
 
     public TopicForwardingStatus Status(TopicLog log, string kafkaTopic)

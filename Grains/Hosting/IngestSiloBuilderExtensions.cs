@@ -38,7 +38,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton(sp => new Topics.DiskRoom(sp.GetRequiredService<DiskBudget>(), sp.GetRequiredService<Archive.SegmentArchive>().Evict));
         services.TryAddSingleton<Topics.TopicWriters>();
         services.TryAddSingleton<Topics.RememberedKeys>();
-        services.TryAddSingleton<Topics.IdempotentAppender>();
+        services.TryAddSingleton<Topics.RequestAppender>();
         services.TryAddSingleton<Membership.IClusterStanding, Membership.SoleSilo>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SegmentStoreLifecycle>();
         services.AddPlacementDirector<Topics.TopicShardPlacement, Topics.TopicShardPlacementDirector>();
@@ -66,6 +66,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<ISegmentEvents>(sp => sp.GetRequiredService<ForwardingEngine>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForwarderLifecycle>();
         services.TryAddSingleton<IShippingBacklog>(sp => sp.GetRequiredService<ForwardingEngine>());
+        services.TryAddSingleton<IKafkaAcks>(sp => sp.GetRequiredService<ForwardingEngine>());
 
         // Removed from the cluster: leave cleanly (seal, ship, exit code 5) instead of Orleans' fail-fast.
         services.TryAddSingleton<IProcessExit, EnvironmentExit>();

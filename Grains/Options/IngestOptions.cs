@@ -82,6 +82,12 @@ public sealed class IngestOptions
     /// </summary>
     public int IdempotencyMaxKeys { get; set; } = 200_000;
 
+    /// <summary>
+    /// How long a <c>durability=kafka</c> request waits for Kafka's acknowledgement before it is answered 202 with the
+    /// level the disk gave (its records ship later, as any). At most 30 seconds. Default 5 seconds.
+    /// </summary>
+    public TimeSpan KafkaAckWait { get; set; } = TimeSpan.FromSeconds(5);
+
     public string ResolveDataDirectory() => Path.GetFullPath(DataDirectory);
 }
 
@@ -133,6 +139,11 @@ internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (options.IdempotencyWindow < TimeSpan.FromSeconds(1) || options.IdempotencyWindow > TimeSpan.FromDays(1))
         {
             errors.Add($"Ingest:IdempotencyWindow must be between 1 second and 1 day (was {options.IdempotencyWindow}).");
+        }
+
+        if (options.KafkaAckWait <= TimeSpan.Zero || options.KafkaAckWait > TimeSpan.FromSeconds(30))
+        {
+            errors.Add($"Ingest:KafkaAckWait must be more than 0 and at most 30 seconds (was {options.KafkaAckWait}).");
         }
 
         if (options.IdempotencyMaxKeys < 100)

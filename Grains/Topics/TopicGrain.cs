@@ -30,7 +30,7 @@ namespace Ingest.Topics;
 [TopicShardPlacement]
 internal sealed class TopicGrain(
     TopicWriters writers,
-    IdempotentAppender idempotency,
+    RequestAppender requests,
     LiveConfig config,
     Membership.IClusterStanding standing,
     IOptions<IngestOptions> options,
@@ -71,7 +71,7 @@ internal sealed class TopicGrain(
 
         _topicTag = writers.Instruments.TagFor(_topic);
         _writer = writers.Open(_topic, Policy, Opened);
-        idempotency.RecoverOnce(_topic, _writer.Directory); // the keys of the window, after a restart
+        requests.RecoverOnce(_topic, _writer.Directory); // the keys of the window, after a restart
         _lastAppend = time.GetTimestamp();
         writers.Events.Changed(_topic); // opening may have recovered and sealed a segment an earlier activation left open
         _idleTimer = this.RegisterGrainTimer(
@@ -153,8 +153,13 @@ internal sealed class TopicGrain(
 
         _appendedSinceTick = true;
         _lastAppend = time.GetTimestamp();
-        return batch.Requests is null ? _writer!.Append(batch) : idempotency.AppendAsync(_topic, _writer!, batch);
+        return batch.Requests is null && batch.Level is DurabilityLevel.Default or DurabilityLevel.Flush
+            ? _writer!.Append(batch)
+            : requests.AppendAsync(_topic, _writer!, batch);
     }
+
+    /// <summary>A batch of <c>durability=kafka</c> requests: the same append, then the wait for Kafka (<see cref="RequestAppender"/>).</summary>
+    public ValueTask<AppendResult> AppendAwaitingKafka(AppendBatch batch) => Append(batch);
 
     /// <summary>A new segment: its rotation timer, and the durable reminder behind it if none is registered.</summary>
     private void Opened(ActiveSegment segment)

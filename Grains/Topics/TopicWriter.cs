@@ -56,20 +56,45 @@ internal sealed class TopicWriter
     public bool Busy { get; private set; }
 
     /// <summary>Checks the frames, takes their room on disk (evicting archived segments if needed) and queues them for the next commit.</summary>
-    public ValueTask<AppendResult> Append(AppendBatch batch)
+    public ValueTask<AppendResult> Append(AppendBatch batch) => Queue(batch, fsync: false) is { } pending ? new(pending.Completion.Task) : new(_refused);
+
+    /// <summary>
+    /// Like <see cref="Append(AppendBatch)"/>; <paramref name="fsync"/> makes the commit it joins fsync (on a Flush node), and the
+    /// answer says where the batch's frames begin in which segment (for a wait on Kafka's acknowledgement).
+    /// </summary>
+    public async ValueTask<Placed> AppendPlaced(AppendBatch batch, bool fsync)
+    {
+        if (Queue(batch, fsync) is not { } pending)
+        {
+            return new Placed(_refused, -1, -1);
+        }
+
+        var result = await pending.Completion.Task;
+        return new Placed(result, pending.Segment, pending.Start);
+    }
+
+    /// <summary>Where an append's frames went: segment <paramref name="Segment"/>, from byte <paramref name="Start"/> on.</summary>
+    public readonly record struct Placed(AppendResult Result, long Segment, long Start);
+
+    // The answer of the last refused Queue call (refusals are rare; set and read on the grain's turn).
+    private AppendResult _refused;
+
+    private PendingAppend? Queue(AppendBatch batch, bool fsync)
     {
         var bytes = batch.Frames.Length;
         var instruments = _shared.Instruments;
         if (batch.RecordCount <= 0 || RecordFrame.CountValidFrames(batch.Frames.Span) != batch.RecordCount)
         {
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.InvalidFrames)));
-            return new(new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames"));
+            _refused = new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames");
+            return null;
         }
 
         if (_shared.Closed is { } closed)
         {
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.Unavailable)));
-            return new(new AppendResult(AppendStatus.Unavailable, closed));
+            _refused = new AppendResult(AppendStatus.Unavailable, closed);
+            return null;
         }
 
         if (!_shared.Room.TryTake(bytes, out var reason))
@@ -79,17 +104,18 @@ internal sealed class TopicWriter
             RequestSeal(SealReason.DiskFull);
             StorageLog.DiskBudgetExhausted(_shared.Logger, _topic, reason);
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.DiskFull)));
-            return new(new AppendResult(AppendStatus.DiskFull, reason));
+            _refused = new AppendResult(AppendStatus.DiskFull, reason);
+            return null;
         }
 
-        var pending = new PendingAppend(batch);
+        var pending = new PendingAppend(batch, fsync);
         _waiting.Add(pending);
         if (!Busy)
         {
             _ = CommitLoopAsync();
         }
 
-        return new(pending.Completion.Task);
+        return pending;
     }
 
     /// <summary>From a timer or the reminder: seals the active segment if its time is up. Returns the segment still open (to re-arm a timer for), or null.</summary>
@@ -245,12 +271,14 @@ internal sealed class TopicWriter
     {
         long bytes = 0;
         var records = 0;
+        var fsync = _shared.Fsync;
         _parts.Clear();
         foreach (var pending in group)
         {
             _parts.Add(pending.Batch.Frames);
             bytes += pending.Batch.Frames.Length;
             records += pending.Batch.RecordCount;
+            fsync |= pending.Fsync;
         }
 
         var instruments = _shared.Instruments;
@@ -265,8 +293,16 @@ internal sealed class TopicWriter
             }
 
             active = Active ??= Open();
+            var at = active.Length;
+            foreach (var pending in group)
+            {
+                pending.Segment = active.Sequence;
+                pending.Start = at;
+                at += pending.Batch.Frames.Length;
+            }
+
             active.Append(_parts, bytes);
-            if (_shared.Fsync)
+            if (fsync)
             {
                 await Task.Run(active.FlushToDisk);
             }
@@ -295,8 +331,10 @@ internal sealed class TopicWriter
             Seal(SealReason.Size);
         }
 
-        return AppendResult.Appended;
+        return fsync ? FsyncedResult : AppendResult.Appended;
     }
+
+    private static readonly AppendResult FsyncedResult = new(AppendStatus.Appended, Level: DurabilityLevel.Fsync);
 
     private ActiveSegment Open()
     {
@@ -308,9 +346,17 @@ internal sealed class TopicWriter
         return segment;
     }
 
-    private sealed class PendingAppend(AppendBatch batch)
+    private sealed class PendingAppend(AppendBatch batch, bool fsync)
     {
         public AppendBatch Batch { get; } = batch;
+
+        /// <summary>The commit it joins must fsync (asked per request on a Flush node).</summary>
+        public bool Fsync { get; } = fsync;
+
+        /// <summary>Set by its commit: the segment and the offset its frames begin at.</summary>
+        public long Segment;
+
+        public long Start;
 
         public TaskCompletionSource<AppendResult> Completion { get; } = new();
     }

@@ -108,5 +108,7 @@ public sealed class TopicAppenderDeadlineTests
             Calls.Enqueue(call);
             return new ValueTask<AppendResult>(call.Task);
         }
+
+        public ValueTask<AppendResult> AppendAwaitingKafka(AppendBatch batch) => Append(batch);
     }
 }

@@ -19,7 +19,7 @@ public sealed class AppendTests(InProcessSilo silo) : IClassFixture<InProcessSil
         var response = await silo.Http.PostAsync("/v1/topics/bytes?key=user-42", new ByteArrayContent(body));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal("""{"accepted":1}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"accepted":1,"durability":"flush"}""", await response.Content.ReadAsStringAsync());
         var record = Assert.Single(silo.Records("bytes"));
         Assert.Equal(body, record.Value);
         Assert.Equal("user-42", record.KeyText);
@@ -46,7 +46,7 @@ public sealed class AppendTests(InProcessSilo silo) : IClassFixture<InProcessSil
         var response = await silo.Http.PostAsync("/v1/topics/ndjson-10k/batch?key=k", content);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal("""{"accepted":10000}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"accepted":10000,"durability":"flush"}""", await response.Content.ReadAsStringAsync());
         var stored = silo.Records("ndjson-10k");
         Assert.Equal(lines, stored.Select(r => r.ValueText));
         Assert.All(stored, r => Assert.Equal("k", r.KeyText));

@@ -115,7 +115,7 @@ public sealed class BadInputTests(SmallLimitsSilo silo) : IClassFixture<SmallLim
         ["batch over MaxRequestBytes"] = (HttpStatusCode.RequestEntityTooLarge, "big-batch", h => h.PostAsync("/v1/topics/big-batch/batch", Ndjson(string.Concat(Enumerable.Repeat("{\"a\":\"" + new string('y', 500) + "\"}\n", 200))))),
         ["gzip bomb"] = (HttpStatusCode.RequestEntityTooLarge, "bomb", h => h.PostAsync("/v1/topics/bomb/batch", Gzipped(Ndjson(new string(' ', 50 * 1024 * 1024)), corrupt: false))),
         ["key over MaxRecordBytes"] = (HttpStatusCode.RequestEntityTooLarge, "big-key", h => h.PostAsync("/v1/topics/big-key?key=" + new string('k', SmallLimitsSilo.MaxRecordBytes + 1), Text("x"))),
-        ["batch as text/plain"] = (HttpStatusCode.UnsupportedMediaType, "plain", h => h.PostAsync("/v1/topics/plain/batch", Text("{\"a\":1}"))),
+        ["batch as text/xml"] = (HttpStatusCode.UnsupportedMediaType, "plain", h => h.PostAsync("/v1/topics/plain/batch", new StringContent("<a/>", Encoding.UTF8, "text/xml"))),
         ["batch without a content type"] = (HttpStatusCode.UnsupportedMediaType, "no-type", h => h.PostAsync("/v1/topics/no-type/batch", Bytes("{}"u8.ToArray(), null))),
         ["brotli content encoding"] = (HttpStatusCode.UnsupportedMediaType, "brotli", h => h.PostAsync("/v1/topics/brotli", WithEncoding(Text("x"), "br"))),
         ["GET on a topic"] = (HttpStatusCode.MethodNotAllowed, null, h => h.GetAsync("/v1/topics/method")),

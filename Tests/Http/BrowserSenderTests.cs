@@ -37,13 +37,39 @@ public sealed class BrowserSenderTests(BrowserSenderTests.CorsSilo silo) : IClas
             })()
             """);
 
-        Assert.Equal("""202 {"accepted":1} null""", fetched);
+        Assert.Equal("""202 {"accepted":1,"durability":"flush"} null""", fetched);
         Assert.Equal("202 true", again); // the exposed header is readable by the page
         Assert.Equal("true", beacon);
         Assert.Equal("202", gzipped);
         Assert.Equal(["""{"from":"fetch"}"""], silo.Records("web-fetch").Select(r => r.ValueText));
         Assert.Equal(["""{"zipped":true}"""], silo.Records("web-gzip").Select(r => r.ValueText));
         await Poll.Until(() => silo.Records("web-beacon").Count == 2, TimeSpan.FromSeconds(10), "the beacon's two NDJSON records (sent as text/plain) to be stored");
+    }
+
+    [Fact]
+    public async Task the_readmes_web_page_example_runs_as_written_from_an_allowed_page()
+    {
+        var example = ReadmeExample("send-from-a-page").Replace("https://ingest.example.com", silo.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal);
+        await using var browser = await Chromium.StartAsync();
+        await browser.NavigateAsync(new Uri(silo.AllowedPage.Origin + "/page.html"));
+
+        var results = await Evaluate(browser, "(async () => {\n" + example + "\nreturn [await send('readme-send', { a: 1 }), beacon('readme-beacon', [{ b: 1 }, { b: 2 }]), await sendGzip('readme-gzip', [{ g: 1 }, { g: 2 }, { g: 3 }])].join(' ');\n})()");
+
+        Assert.Equal("202 true 202", results);
+        Assert.Equal(["{\"a\":1}"], silo.Records("readme-send").Select(r => r.ValueText));
+        Assert.NotNull(silo.Records("readme-send")[0].Header("idempotency-key")); // crypto.randomUUID() as the key
+        Assert.Equal(["{\"g\":1}", "{\"g\":2}", "{\"g\":3}"], silo.Records("readme-gzip").Select(r => r.ValueText));
+        await Poll.Until(() => silo.Records("readme-beacon").Count == 2, TimeSpan.FromSeconds(10), "the README beacon's two records");
+    }
+
+    /// <summary>The code of the README block marked <c>&lt;!-- browser: name --&gt;</c>.</summary>
+    private static string ReadmeExample(string name)
+    {
+        var readme = File.ReadAllText(Path.Combine(Repo.Root, "README.md"));
+        var marker = readme.IndexOf($"<!-- browser: {name} -->", StringComparison.Ordinal);
+        Assert.True(marker >= 0, $"README.md has a block marked browser: {name}");
+        var start = readme.IndexOf("```js\n", marker, StringComparison.Ordinal) + "```js\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
     }
 
     [Fact]

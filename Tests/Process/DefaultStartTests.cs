@@ -31,7 +31,7 @@ public sealed class DefaultStartTests
         var response = await silo.Http.PostAsync("/v1/topics/demo", new StringContent("""{"a":1}"""));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal("""{"accepted":1}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"accepted":1,"durability":"flush"}""", await response.Content.ReadAsStringAsync());
         Assert.Contains("DEVELOPMENT KAFKA BROKER", silo.Output);
         List<string> consumed = [];
         await Poll.Until(

@@ -4,7 +4,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
 var app = builder.Build();
-var accepted = """{"accepted":1}"""u8.ToArray();
+var accepted = """{"accepted":1,"durability":"flush"}"""u8.ToArray();
 app.MapPost("/v1/topics/{topic}", async (HttpContext context) =>
 {
     var reader = context.Request.BodyReader;

@@ -1,4 +1,5 @@
 using System.Text;
+using Ingest.Forwarding;
 using Ingest.Options;
 using Ingest.Records;
 using Ingest.Rotation;
@@ -9,14 +10,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Ingest.Tests.Topics;
 
 /// <summary>
-/// The topic grain's idempotency decisions on their own (<see cref="IdempotentAppender"/>, <see cref="RememberedKeys"/>):
+/// The topic grain's idempotency decisions on their own (<see cref="RequestAppender"/>, <see cref="RememberedKeys"/>):
 /// real topic writers on a temporary disk and a fake clock; a "restart" is a new window over the same directory.
 /// </summary>
-public sealed class IdempotentAppenderTests : IDisposable
+public sealed class RequestAppenderTests : IDisposable
 {
     private static readonly RotationPolicy Hourly = new(TimeSpan.FromHours(1), 1 << 20);
 
     private readonly WriterBed _bed = new();
+    private readonly FakeAcks _acks = new();
 
     [Fact]
     public async Task a_repeat_inside_one_batch_is_left_out_of_the_write_and_answered_with_the_first_one_of_the_batch()
@@ -97,19 +99,103 @@ public sealed class IdempotentAppenderTests : IDisposable
         Assert.True((await appender.AppendAsync("orders", writer, Batch(("scope-149", "v")))).Answers![0].Replayed);
     }
 
+    [Fact]
+    public async Task a_kafka_level_request_is_answered_with_where_kafka_put_its_record_once_acknowledged()
+    {
+        var (appender, _) = Build();
+        var writer = Writer();
+        var batch = Batch((null, "one"), (null, "two")) with { Level = DurabilityLevel.Kafka };
+        batch = batch with { Requests = [new RequestMark(0, batch.Frames.Length / 2, 1, null), new RequestMark(batch.Frames.Length / 2, batch.Frames.Length / 2, 1, null)] };
+
+        var answering = appender.AppendAsync("orders", writer, batch).AsTask();
+        await Poll.Until(() => _acks.Waiting.Count == 2, TimeSpan.FromSeconds(10), "both requests to wait for Kafka");
+        var (segment, firstEnd) = _acks.Waiting[0].Position;
+        Assert.Equal(writer.Active!.Sequence, segment);
+        _acks.Ack(0, new KafkaAck(3, 41));
+        _acks.Ack(1, new KafkaAck(3, 42));
+        var result = await answering;
+
+        Assert.Equal([(DurabilityLevel.Kafka, 3, 41L), (DurabilityLevel.Kafka, 3, 42L)], result.Answers!.Select(a => (a.Level, a.Partition, a.Offset)));
+        Assert.Equal(Ingest.Segments.SegmentFile.HeaderSize + batch.Frames.Length / 2, firstEnd); // the first record's end in the segment
+    }
+
+    [Fact]
+    public async Task a_kafka_level_request_not_acknowledged_within_the_wait_is_answered_with_the_disk_level_and_its_wait_forgotten()
+    {
+        var (appender, _) = Build();
+        var batch = Batch((null, "slow")) with { Level = DurabilityLevel.Kafka };
+        batch = batch with { Requests = [new RequestMark(0, batch.Frames.Length, 1, null)] };
+
+        var result = await appender.AppendAsync("orders", Writer(), batch);
+
+        Assert.Equal(AppendStatus.Appended, result.Answers![0].Status);
+        Assert.Equal(DurabilityLevel.Flush, result.Answers[0].Level);
+        Assert.Equal(1, _acks.Forgotten);
+    }
+
+    [Fact]
+    public async Task kafka_level_on_a_silo_that_does_not_forward_is_refused_before_anything_is_written()
+    {
+        var (appender, _) = Build();
+        _acks.Forwarding = false;
+        var writer = Writer();
+
+        var result = await appender.AppendAsync("orders", writer, Batch((null, "x")) with { Level = DurabilityLevel.Kafka });
+
+        Assert.Equal(AppendStatus.LevelUnavailable, result.Status);
+        Assert.Null(writer.Active);
+    }
+
+    [Fact]
+    public async Task fsync_level_on_a_flush_silo_makes_its_commit_fsync_and_says_so()
+    {
+        var (appender, _) = Build();
+
+        var result = await appender.AppendAsync("orders", Writer(), Batch((null, "x")) with { Level = DurabilityLevel.Fsync });
+
+        Assert.Equal(DurabilityLevel.Fsync, result.Level);
+        Assert.Equal(1, _bed.Disk.Fsyncs);
+    }
+
     public void Dispose() => _bed.Dispose();
+
+    private sealed class FakeAcks : IKafkaAcks
+    {
+        public bool Forwarding { get; set; } = true;
+
+        public List<((long Segment, long End) Position, TaskCompletionSource<KafkaAck> Done)> Waiting { get; } = [];
+
+        public int Forgotten { get; private set; }
+
+        public bool IsForwarding => Forwarding;
+
+        public Task<KafkaAck> WhenAcked(string topic, long segment, long endOffset)
+        {
+            var done = new TaskCompletionSource<KafkaAck>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (Waiting)
+            {
+                Waiting.Add(((segment, endOffset), done));
+            }
+
+            return done.Task;
+        }
+
+        public void Forget(string topic, Task<KafkaAck> waiting) => Forgotten++;
+
+        public void Ack(int index, KafkaAck ack) => Waiting[index].Done.SetResult(ack);
+    }
 
     private TopicWriters? _writers;
 
     private TopicWriter Writer() => (_writers ??= _bed.Build(Durability.Flush)).Open("orders", () => Hourly, _ => { });
 
-    private (IdempotentAppender Appender, RememberedKeys Window) Build(int maxKeys = 1000)
+    private (RequestAppender Appender, RememberedKeys Window) Build(int maxKeys = 1000)
     {
         _writers ??= _bed.Build(Durability.Flush);
-        var options = Microsoft.Extensions.Options.Options.Create(new IngestOptions { IdempotencyWindow = TimeSpan.FromMinutes(10), IdempotencyMaxKeys = maxKeys });
+        var options = Microsoft.Extensions.Options.Options.Create(new IngestOptions { IdempotencyWindow = TimeSpan.FromMinutes(10), IdempotencyMaxKeys = maxKeys, KafkaAckWait = TimeSpan.FromMilliseconds(300) });
         var instruments = UnitInstruments.For(_bed.Budget);
         var window = new RememberedKeys(options, _bed.Clock, instruments);
-        return (new IdempotentAppender(window, _bed.Store, instruments, NullLogger<IdempotentAppender>.Instance), window);
+        return (new RequestAppender(window, _acks, _bed.Store, options, instruments, NullLogger<RequestAppender>.Instance), window);
     }
 
     /// <summary>Requests of one record each, as a frontend frames them: keyed ones carry the key as a frame header.</summary>

@@ -8,29 +8,53 @@ using Microsoft.Extensions.Logging;
 namespace Ingest.Topics;
 
 /// <summary>
-/// Appends a batch some of whose requests carry an <c>Idempotency-Key</c> (see <see cref="RememberedKeys"/>).
-/// Each keyed request is claimed first: a request whose key was used within the window is left out of the
-/// write and answered with the first request's answer (waiting for it if that request is still being stored);
-/// the rest are written as one append, and their keys remember its answer. After a restart, the keys of the
-/// window are read back from the topic's segments (their records carry the key as a frame header).
+/// Appends a batch whose requests need answers of their own: an <c>Idempotency-Key</c> (see <see cref="RememberedKeys"/>),
+/// or a durability level other than the silo's (<c>?durability=</c>).
+/// <list type="bullet">
+/// <item>Each keyed request is claimed first: one whose key was used within the window is left out of the write and
+/// answered with the first request's answer (waiting for it if that request is still being stored).</item>
+/// <item>The rest are written as one append; <see cref="DurabilityLevel.Fsync"/> makes its commit fsync.</item>
+/// <item>With <see cref="DurabilityLevel.Kafka"/>, each request then waits (at most <c>Ingest:KafkaAckWait</c>) for Kafka's
+/// acknowledgement of its records; its answer says the level it reached, and for one record where Kafka put it.</item>
+/// </list>
+/// A key remembers the final answer. After a restart, the keys of the window are read back from the topic's segments
+/// (their records carry the key as a frame header).
 /// </summary>
-internal sealed partial class IdempotentAppender(RememberedKeys window, Storage.SegmentStore store, IngestInstruments instruments, ILogger<IdempotentAppender> logger)
+internal sealed partial class RequestAppender(
+    RememberedKeys window,
+    Forwarding.IKafkaAcks acks,
+    Storage.SegmentStore store,
+    Microsoft.Extensions.Options.IOptions<Options.IngestOptions> options,
+    IngestInstruments instruments,
+    ILogger<RequestAppender> logger)
 {
     // FrameHeaders.IdempotencyKey and FrameHeaders.Producer, as bytes.
     private static ReadOnlySpan<byte> KeyHeaderBytes => "idempotency-key"u8;
 
     private static ReadOnlySpan<byte> ProducerHeaderBytes => "ingest-producer"u8;
 
+    private readonly TimeSpan _kafkaAckWait = options.Value.KafkaAckWait;
+
     public async ValueTask<AppendResult> AppendAsync(string topic, TopicWriter writer, AppendBatch batch)
     {
-        var marks = batch.Requests!;
+        if (batch.Level == DurabilityLevel.Kafka && !acks.IsForwarding)
+        {
+            return new AppendResult(AppendStatus.LevelUnavailable, "durability=kafka was asked of a node that does not forward to Kafka (Kafka:Enabled=false)");
+        }
+
+        var marks = batch.Requests ?? [];
         var claimed = new RememberedKeys.Entry?[marks.Length];
         var earlier = new Task<RequestAnswer>?[marks.Length];
         var left = 0;
         var leftRecords = 0;
         for (var i = 0; i < marks.Length; i++)
         {
-            if (window.Claim(topic, marks[i].Scope, out var entry) is { } first)
+            if (marks[i].Scope is not { } scope)
+            {
+                continue;
+            }
+
+            if (window.Claim(topic, scope, out var entry) is { } first)
             {
                 earlier[i] = first.Answered;
                 left++;
@@ -43,18 +67,34 @@ internal sealed partial class IdempotentAppender(RememberedKeys window, Storage.
         }
 
         var result = AppendResult.Appended;
+        var placed = new TopicWriter.Placed(result, -1, -1);
+        var starts = marks.Select(m => m.FrameStart).ToArray();
         if (batch.RecordCount > leftRecords)
         {
-            result = await writer.Append(left == 0 ? batch : Without(batch, earlier, batch.RecordCount - leftRecords));
+            var toWrite = left == 0 ? batch : Without(batch, earlier, batch.RecordCount - leftRecords, starts);
+            placed = await writer.AppendPlaced(toWrite, fsync: batch.Level == DurabilityLevel.Fsync);
+            result = placed.Result;
         }
 
         var answers = new RequestAnswer[marks.Length];
         for (var i = 0; i < marks.Length; i++)
         {
+            if (earlier[i] is null)
+            {
+                answers[i] = new RequestAnswer(result.Status, marks[i].Records, Replayed: false, result.Detail, result.Level);
+            }
+        }
+
+        if (batch.Level == DurabilityLevel.Kafka && result.Status == AppendStatus.Appended && placed.Segment >= 0)
+        {
+            await AwaitKafkaAsync(topic, placed, marks, starts, earlier, answers);
+        }
+
+        for (var i = 0; i < marks.Length; i++)
+        {
             if (claimed[i] is { } entry)
             {
-                answers[i] = new RequestAnswer(result.Status, marks[i].Records, Replayed: false, result.Detail);
-                window.Settle(topic, marks[i].Scope, entry, answers[i]);
+                window.Settle(topic, marks[i].Scope!, entry, answers[i]);
             }
         }
 
@@ -75,8 +115,50 @@ internal sealed partial class IdempotentAppender(RememberedKeys window, Storage.
         return result with { Answers = answers };
     }
 
-    /// <summary>The batch without the frames of the requests that repeat an earlier one.</summary>
-    private static AppendBatch Without(AppendBatch batch, Task<RequestAnswer>?[] repeats, int records)
+    /// <summary>Waits for Kafka's acknowledgement of each written request; those acknowledged in time reach <see cref="DurabilityLevel.Kafka"/>.</summary>
+    private async Task AwaitKafkaAsync(string topic, TopicWriter.Placed placed, RequestMark[] marks, int[] starts, Task<RequestAnswer>?[] earlier, RequestAnswer[] answers)
+    {
+        var waits = new Task<Forwarding.KafkaAck>?[marks.Length];
+        for (var i = 0; i < marks.Length; i++)
+        {
+            if (earlier[i] is null)
+            {
+                waits[i] = acks.WhenAcked(topic, placed.Segment, placed.Start + starts[i] + marks[i].FrameLength);
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(waits.OfType<Task<Forwarding.KafkaAck>>()).WaitAsync(_kafkaAckWait);
+        }
+        catch (TimeoutException)
+        {
+            // Not all acknowledged in time: those are answered with the disk's level, and ship as any record.
+        }
+
+        for (var i = 0; i < marks.Length; i++)
+        {
+            if (waits[i] is not { } wait)
+            {
+                continue;
+            }
+
+            if (wait.IsCompletedSuccessfully)
+            {
+                var ack = wait.Result;
+                answers[i] = marks[i].Records == 1 && ack.Partition >= 0
+                    ? answers[i] with { Level = DurabilityLevel.Kafka, Partition = ack.Partition, Offset = ack.Offset }
+                    : answers[i] with { Level = DurabilityLevel.Kafka };
+            }
+            else
+            {
+                acks.Forget(topic, wait);
+            }
+        }
+    }
+
+    /// <summary>The batch without the frames of the requests that repeat an earlier one; <paramref name="starts"/> become the kept requests' offsets in it.</summary>
+    private static AppendBatch Without(AppendBatch batch, Task<RequestAnswer>?[] repeats, int records, int[] starts)
     {
         var marks = batch.Requests!;
         var frames = batch.Frames.Span;
@@ -84,18 +166,24 @@ internal sealed partial class IdempotentAppender(RememberedKeys window, Storage.
         int from = 0, to = 0;
         for (var i = 0; i < marks.Length; i++)
         {
-            if (repeats[i] is null)
+            frames[from..marks[i].FrameStart].CopyTo(kept.AsSpan(to));
+            to += marks[i].FrameStart - from;
+            from = marks[i].FrameStart;
+            if (repeats[i] is not null)
             {
+                starts[i] = -1;
+                from += marks[i].FrameLength;
                 continue;
             }
 
-            frames[from..marks[i].FrameStart].CopyTo(kept.AsSpan(to));
-            to += marks[i].FrameStart - from;
-            from = marks[i].FrameStart + marks[i].FrameLength;
+            starts[i] = to;
+            frames.Slice(from, marks[i].FrameLength).CopyTo(kept.AsSpan(to));
+            to += marks[i].FrameLength;
+            from += marks[i].FrameLength;
         }
 
         frames[from..].CopyTo(kept.AsSpan(to));
-        return new AppendBatch(kept, records);
+        return new AppendBatch(kept, records, null, batch.Level);
     }
 
     /// <summary>
