@@ -10,7 +10,7 @@ namespace Ingest.Silo.Commands;
 
 /// <summary>
 /// <c>dump [--count] &lt;segment file | topic directory | topic&gt;</c>: prints each record as one JSON object
-/// per line (offset, timestamp, key, value; text when valid UTF-8, else base64), then a summary per
+/// per line (offset, timestamp, key, value; text when valid UTF-8, else base64; its headers if it has any), then a summary per
 /// segment on stderr. A topic name reads that topic's segments (all shards) in this node's data
 /// directory (<c>Ingest:DataDirectory</c>, resolved as the silo resolves it: <c>dotnet run --project Silo</c>
 /// runs in <c>Silo/</c>). With <c>--count</c> only the summaries, on stdout (every CRC is still checked).
@@ -121,6 +121,18 @@ internal static class DumpCommand
             writer.WriteString("timestamp", DateTimeOffset.FromUnixTimeMilliseconds(record.TimestampMs));
             WriteBytes(writer, "key", record.Key, record.HasKey);
             WriteBytes(writer, "value", record.Value, present: true);
+            if (!record.Headers.IsEmpty)
+            {
+                // Only records that have headers (an idempotency key, trace context) show them: older dumps read as before.
+                writer.WriteStartObject("headers");
+                foreach (var header in record.Headers)
+                {
+                    WriteBytes(writer, Encoding.UTF8.GetString(header.Name), header.Value, present: true);
+                }
+
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
             writer.Flush();
             records.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));

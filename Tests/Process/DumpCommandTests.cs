@@ -47,6 +47,29 @@ public sealed class DumpCommandTests : IDisposable
     }
 
     [Fact]
+    public void dump_shows_the_headers_of_a_record_that_has_them_and_nothing_more_for_one_that_has_none()
+    {
+        var path = Path.Combine(_dir.Path, "000000000001.active");
+        using (var segment = ActiveSegment.Create(path, 1_767_225_600_000, fsync: false))
+        {
+            var headers = FrameHeaders.Encode([new("idempotency-key", "order-7"), new("idempotency-index", "0")]);
+            var withHeaders = new byte[RecordFrame.SizeOf(0, 2, headers.Length)];
+            RecordFrame.Write(withHeaders, 1, [], false, headers, "{}"u8);
+            var plain = new byte[RecordFrame.SizeOf(0, 2)];
+            RecordFrame.Write(plain, 2, [], false, "[]"u8);
+            segment.Append([withHeaders, plain], withHeaders.Length + plain.Length);
+        }
+
+        var output = new StringWriter();
+        Assert.Equal(0, DumpCommand.Run([path], output, new StringWriter()));
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("order-7", lines[0].GetProperty("headers").GetProperty("idempotency-key").GetString());
+        Assert.Equal("0", lines[0].GetProperty("headers").GetProperty("idempotency-index").GetString());
+        Assert.False(lines[1].TryGetProperty("headers", out _));
+    }
+
+    [Fact]
     public void dump_of_a_damaged_segment_prints_the_good_records_and_says_where_it_stops()
     {
         var path = WriteSegment((null, "ok"u8.ToArray()));
