@@ -26,6 +26,13 @@ internal sealed class TopicRoute(string[]? shardKeys, int maxRecordBytes)
         var shard = hasKey ? TopicShards.ShardOf(key, keys.Length) : (int)((uint)Interlocked.Increment(ref _spread) % (uint)keys.Length);
         return keys[shard];
     }
+
+    /// <summary>
+    /// Like <see cref="GrainKeyFor(string, ReadOnlySpan{byte}, bool)"/>, but an unkeyed request with an idempotency key goes to the
+    /// shard of that key, so its retries meet the grain that remembers it.
+    /// </summary>
+    public string GrainKeyFor(string topic, ReadOnlySpan<byte> key, bool hasKey, Parsing.RequestHeaders? idempotent) =>
+        hasKey || idempotent is null || ShardKeys is null ? GrainKeyFor(topic, key, hasKey) : GrainKeyFor(topic, idempotent.RouteKey, true);
 }
 
 /// <summary>What one producer key may do.</summary>

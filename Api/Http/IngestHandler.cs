@@ -107,7 +107,7 @@ internal sealed class IngestHandler(
                 }
 
                 metrics.Received(topicTag, 1, inflated.Length);
-                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), level, timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()), headers, out ownAnswer);
+                pending = appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey, headers), level, timestamp, key.Span, hasKey, new ReadOnlySequence<byte>(inflated.WrittenSpan.ToArray()), headers, out ownAnswer);
             }
             else
             {
@@ -156,7 +156,7 @@ internal sealed class IngestHandler(
                 // Framed from the pipe's own buffer: it is released only once the record is copied into the call.
                 pending = headers is null && level == DurabilityLevel.Default
                     ? appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), timestamp, key.Span, hasKey, read.Buffer)
-                    : appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey), level, timestamp, key.Span, hasKey, read.Buffer, headers, out ownAnswer);
+                    : appender.AppendRecord(route.GrainKeyFor(topic, key.Span, hasKey, headers), level, timestamp, key.Span, hasKey, read.Buffer, headers, out ownAnswer);
                 reader.AdvanceTo(read.Buffer.End);
             }
         }
@@ -239,7 +239,7 @@ internal sealed class IngestHandler(
         }
 
         metrics.Received(topicTag, parsed.Records, body.Length);
-        var result = await appender.AppendFrames(route.GrainKeyFor(topic, key.Span, hasKey), level, frames.WrittenSpan, parsed.Records, headers?.Scope, out var ownAnswer);
+        var result = await appender.AppendFrames(route.GrainKeyFor(topic, key.Span, hasKey, headers), level, frames.WrittenSpan, parsed.Records, headers?.Scope, out var ownAnswer);
         await answers.Result(context, topic, topicTag, result, parsed.Records, started, ownAnswer);
     }
 }

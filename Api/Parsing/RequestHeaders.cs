@@ -32,7 +32,11 @@ internal sealed class RequestHeaders
         _count = entries.Count + (indexed ? 1 : 0);
         _indexed = indexed;
         Scope = (producer ?? string.Empty) + "\n" + idempotencyKey;
+        RouteKey = System.Text.Encoding.UTF8.GetBytes(Scope);
     }
+
+    /// <summary>The scope's bytes: an unkeyed request of a sharded topic goes to the shard of these, so a retry meets the same grain.</summary>
+    public byte[] RouteKey { get; }
 
     /// <summary>What the topic grain deduplicates by: the producer key's name (empty without keys), a newline, the key.</summary>
     public string Scope { get; }

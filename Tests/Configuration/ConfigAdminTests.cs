@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Ingest.Configuration;
+using Ingest.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Tests.Configuration;
@@ -63,6 +64,7 @@ public sealed class ConfigAdminTests(SeededConfigSilo silo) : IClassFixture<Seed
         { "key hash sent in for a key that does not exist", """{"keys":[{"name":"x","hash":"00"}]}""", "keys[0].name" },
         { "key not created through POST", """{"keys":[{"name":"never-created"}]}""", "keys[0].name" },
         { "wrong type", """{"topics":{"t":{"shards":"two"}}}""", "topics.t.shards" },
+        { "an origin with a path", """{"allowedOrigins":["https://shop.example/app"]}""", "allowedOrigins[0]" },
     };
 
     [Theory]
@@ -80,6 +82,34 @@ public sealed class ConfigAdminTests(SeededConfigSilo silo) : IClassFixture<Seed
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(field, problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(before, (await silo.Admin.GetConfigAsync()).ToJsonString());
+    }
+
+    [Fact]
+    public async Task allowed_origins_changed_at_run_time_take_effect_without_a_restart()
+    {
+        await silo.Admin.ApplyAsync(config => config["allowedOrigins"] = new JsonArray("http://page.example"));
+        try
+        {
+            await Poll.Until(async () => (await FromOrigin("http://page.example")).StatusCode == HttpStatusCode.Accepted
+                    && (await FromOrigin("http://other.example")).StatusCode == HttpStatusCode.Forbidden,
+                TimeSpan.FromSeconds(10), "a page of http://page.example to be taken and one of http://other.example refused");
+            var allowed = await FromOrigin("http://page.example");
+            Assert.Equal("http://page.example", Assert.Single(allowed.Headers.GetValues("Access-Control-Allow-Origin")));
+        }
+        finally
+        {
+            await silo.Admin.ApplyAsync(config => config["allowedOrigins"] = new JsonArray());
+        }
+
+        await Poll.Until(async () => (await FromOrigin("http://other.example")).StatusCode == HttpStatusCode.Accepted,
+            TimeSpan.FromSeconds(10), "with no origin allowed, a request with any Origin to be taken as before (no CORS)");
+    }
+
+    private async Task<HttpResponseMessage> FromOrigin(string origin)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/topics/from-a-page") { Content = new StringContent("{}") };
+        request.Headers.Add("Origin", origin);
+        return await silo.Http.SendAsync(request);
     }
 
     [Fact]

@@ -138,3 +138,31 @@ public sealed class IdempotencyKafkaTests(KafkaSilo silo) : IClassFixture<KafkaS
     private Task<HttpResponseMessage> Post(string path, string body, string? idempotencyKey) =>
         IdempotencyTests.Post(silo.Http, path, body, idempotencyKey);
 }
+
+/// <summary>On a sharded topic an unkeyed request goes to the shards in turn; one with an idempotency key goes to the shard of its key, so its retries meet the grain that remembers it.</summary>
+public sealed class ShardedIdempotencyTests(ShardedIdempotencyTests.ShardedSilo silo) : IClassFixture<ShardedIdempotencyTests.ShardedSilo>
+{
+    [Fact]
+    public async Task retries_of_an_unkeyed_request_to_a_sharded_topic_are_stored_once()
+    {
+        var key = Guid.NewGuid().ToString();
+
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 8; i++)
+        {
+            answers.Add(await IdempotencyTests.Post(silo.Http, "/v1/topics/idem-sharded", """{"once":true}""", key));
+        }
+
+        await IdempotencyTests.Post(silo.Http, "/v1/topics/idem-sharded", """{"other":1}""", null);
+        await IdempotencyTests.Post(silo.Http, "/v1/topics/idem-sharded", """{"other":2}""", null);
+        Assert.Equal(7, answers.Count(a => a.Headers.Contains("Idempotent-Replayed")));
+        var stored = Enumerable.Range(0, 4).SelectMany(shard => silo.Records(Ingest.Topics.TopicShards.GrainKey("idem-sharded", shard))).ToList();
+        Assert.Single(stored, r => r.ValueText == """{"once":true}""");
+        Assert.Equal(3, stored.Count); // and the two unkeyed requests without a key, as before
+    }
+
+    public sealed class ShardedSilo : InProcessSilo
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Ingest:Shards:idem-sharded", "4")];
+    }
+}
