@@ -48,6 +48,7 @@ public static class IngestApiExtensions
         services.AddOptions<Admin.AdminOptions>().BindConfiguration(Admin.AdminOptions.SectionName);
         services.AddSingleton<Admin.AdminAuthorization>();
         services.AddProblemDetails();
+        services.AddOpenApi(options => options.AddDescribedParameters());
 
         var limits = new IngestApiOptions();
         builder.Configuration.GetSection(IngestApiOptions.SectionName).Bind(limits);
@@ -81,31 +82,80 @@ public static class IngestApiExtensions
 
     private static void MapIngestEndpoints(IEndpointRouteBuilder endpoints, IngestHandler handler)
     {
+        // Every endpoint says what it takes and answers (ApiDescription): that is the OpenAPI document.
+        const string json = "application/json", ndjson = "application/x-ndjson", text = "text/plain";
+        DescribedParameter[] ingest =
+        [
+            ApiDescription.Query("durability", "flush, fsync or kafka: how safe the records must be before the answer (default: the node's Ingest:Durability)"),
+            ApiDescription.Header("Idempotency-Key", "1-255 printable ASCII characters: a repeat within Ingest:IdempotencyWindow stores nothing and gets the first answer"),
+            ApiDescription.Query("idempotencyKey", "the idempotency key, for senders that cannot set headers (navigator.sendBeacon)"),
+            ApiDescription.Header("Authorization", "Bearer <producer key>, when keys are on (or X-Api-Key)"),
+            ApiDescription.Query("apiKey", "a browser key (one with origins), for senders that cannot set headers"),
+        ];
+        int[] ingestErrors = [400, 401, 403, 413, 415, 429, 503];
         var topics = endpoints.MapGroup("/v1/topics");
-        topics.MapPost("/{topic}", (RequestDelegate)handler.AppendOne);
-        topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch);
+        // The two hot endpoints stay plain RequestDelegates: nothing between Kestrel's routing and the handler.
+        topics.MapPost("/{topic}", (RequestDelegate)handler.AppendOne).Described(handler.AppendOne)
+            .Describe("appendRecord", "ingest", "Store one record: the body, byte for byte")
+            .Body(json: false, "the record, kept byte for byte (any content type; Content-Encoding: gzip is inflated)", "*/*")
+            .Parameters([.. ingest, ApiDescription.Query("key", "the record's Kafka key")])
+            .Answers(StatusCodes.Status202Accepted, typeof(AcceptedAnswer)).Answers(StatusCodes.Status201Created, typeof(AcceptedAnswer))
+            .Problems(ingestErrors);
+        topics.MapPost("/{topic}/batch", (RequestDelegate)handler.AppendBatch).Described(handler.AppendBatch)
+            .Describe("appendBatch", "ingest", "Store a batch: NDJSON (or text/plain) lines, or a JSON array; all or nothing")
+            .Body(json: false, "NDJSON or text/plain: one record per non-empty line; application/json: an array, each element a record", ndjson, text, json)
+            .Parameters([.. ingest, ApiDescription.Query("key", "the Kafka key of every record of the batch")])
+            .Answers(StatusCodes.Status202Accepted, typeof(AcceptedAnswer)).Answers(StatusCodes.Status201Created, typeof(AcceptedAnswer))
+            .Problems(ingestErrors);
         var browsers = endpoints.ServiceProvider.GetRequiredService<BrowserRequests>();
-        topics.MapMethods("/{topic}", [HttpMethods.Options], (RequestDelegate)browsers.Preflight);
-        topics.MapMethods("/{topic}/batch", [HttpMethods.Options], (RequestDelegate)browsers.Preflight);
-        var replay = endpoints.ServiceProvider.GetRequiredService<Admin.ReplayEndpoints>();
+        foreach (var (pattern, name) in new[] { ("/{topic}", "preflightRecord"), ("/{topic}/batch", "preflightBatch") })
+        {
+            topics.MapMethods(pattern, [HttpMethods.Options], Wrap(browsers.Preflight))
+                .Describe(name, "ingest", "CORS preflight from a web page")
+                .Parameters(ApiDescription.Header("Origin", "the page's origin"))
+                .Produces(StatusCodes.Status204NoContent).Problems(403);
+        }
+
         var admin = endpoints.ServiceProvider.GetRequiredService<Admin.AdminAuthorization>();
-        endpoints.MapPost("/v1/admin/replay", admin.Guard(replay.Start));
-        endpoints.MapGet("/v1/admin/replay/{id}", admin.Guard(replay.Get));
+        var replay = endpoints.ServiceProvider.GetRequiredService<Admin.ReplayEndpoints>();
+        Guarded(endpoints.MapPost("/v1/admin/replay", Wrap(admin.Guard(replay.Start))), "startReplay", "admin", "Ship archived records of a topic to Kafka again")
+            .Body(json: true, "{\"topic\",\"date\"} (one UTC day) or {\"topic\",\"from\",\"to\"} (ingest times)", json).Produces<object>(StatusCodes.Status202Accepted).Problems(400, 409);
+        Guarded(endpoints.MapGet("/v1/admin/replay/{id}", Wrap(admin.Guard(replay.Get))), "getReplay", "admin", "A replay's progress, summed over the silos")
+            .Produces<object>(StatusCodes.Status200OK).Problems(404);
         var config = endpoints.ServiceProvider.GetRequiredService<Admin.ConfigEndpoints>();
-        endpoints.MapGet("/v1/admin/config", admin.Guard(config.Get));
-        endpoints.MapPut("/v1/admin/config", admin.Guard(config.Replace));
-        endpoints.MapGet("/v1/admin/config/nodes", admin.Guard(config.Nodes));
+        Guarded(endpoints.MapGet("/v1/admin/config", Wrap(admin.Guard(config.Get))), "getConfig", "admin", "The cluster configuration and its version")
+            .Produces<Ingest.Configuration.ClusterConfig>(StatusCodes.Status200OK);
+        Guarded(endpoints.MapPut("/v1/admin/config", Wrap(admin.Guard(config.Replace))), "replaceConfig", "admin", "Replace the cluster configuration with an edit of what GET returned")
+            .Body(json: true, "the configuration as GET returned it, edited", json).Produces<Ingest.Configuration.ClusterConfig>(StatusCodes.Status200OK).Problems(400, 404, 409);
+        Guarded(endpoints.MapGet("/v1/admin/config/nodes", Wrap(admin.Guard(config.Nodes))), "getConfigNodes", "admin", "Every node holding the configuration and the version it runs")
+            .Produces<object>(StatusCodes.Status200OK);
+        Guarded(endpoints.MapPost("/v1/admin/keys", Wrap(admin.Guard(config.CreateKey))), "createKey", "admin", "Create a producer key (the only time it is shown)")
+            .Body(json: true, "{\"name\",\"topics\",\"recordsPerSecond\",\"bytesPerSecond\",\"burstSeconds\",\"origins\"}", json).Produces<object>(StatusCodes.Status201Created).Problems(400, 409);
+        Guarded(endpoints.MapDelete("/v1/admin/keys/{name}", Wrap(admin.Guard(config.DeleteKey))), "deleteKey", "admin", "Revoke a producer key")
+            .Produces(StatusCodes.Status204NoContent).Problems(404, 409);
         var status = endpoints.ServiceProvider.GetRequiredService<Status.StatusEndpoints>();
-        endpoints.MapGet("/v1/status", admin.Guard(status.Get));
-        endpoints.MapGet("/status", admin.Guard(Status.StatusEndpoints.Html));
-        endpoints.MapGet("/", admin.Guard(Status.StatusEndpoints.Html));
-        endpoints.MapPost("/v1/admin/keys", admin.Guard(config.CreateKey));
-        endpoints.MapDelete("/v1/admin/keys/{name}", admin.Guard(config.DeleteKey));
+        Guarded(endpoints.MapGet("/v1/status", Wrap(admin.Guard(status.Get))), "getStatus", "operate", "Every silo's topics: appended, shipped, backlog")
+            .Produces<object>(StatusCodes.Status200OK);
+        Guarded(endpoints.MapGet("/status", Wrap(admin.Guard(Status.StatusEndpoints.Html))), "statusPage", "operate", "The status page (HTML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/html");
+        Guarded(endpoints.MapGet("/", Wrap(admin.Guard(Status.StatusEndpoints.Html))), "home", "operate", "The status page (HTML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/html");
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
         var health = endpoints.ServiceProvider.GetRequiredService<Health.HealthEndpoints>();
-        endpoints.MapGet("/healthz", (RequestDelegate)Health.HealthEndpoints.Healthz);
-        endpoints.MapGet("/readyz", (RequestDelegate)health.Readyz);
+        endpoints.MapGet("/healthz", Wrap(Health.HealthEndpoints.Healthz))
+            .Describe("healthz", "operate", "The process is alive").Produces<string>(StatusCodes.Status200OK, text);
+        endpoints.MapGet("/readyz", Wrap(health.Readyz))
+            .Describe("readyz", "operate", "Ready for traffic: joined, configured, disk writable, not shutting down")
+            .Produces<object>(StatusCodes.Status200OK).Produces<object>(StatusCodes.Status503ServiceUnavailable);
+        endpoints.MapOpenApi(ApiDescription.DocumentPath);
     }
+
+    /// <summary>A handler as a typed delegate: the map calls that take one record it in the API description (a plain RequestDelegate is left out of it).</summary>
+    private static Delegate Wrap(RequestDelegate handler) => (Func<HttpContext, Task>)(context => handler(context));
+
+    /// <summary>An admin endpoint: described, and 401 without the admin key.</summary>
+    private static RouteHandlerBuilder Guarded(RouteHandlerBuilder endpoint, string name, string tag, string summary) =>
+        endpoint.Describe(name, tag, summary).Parameters(ApiDescription.Header("Authorization", "Bearer <Admin:Key>")).Problems(401);
 
     /// <summary>POST /v1/topics/{topic} or POST /v1/topics/{topic}/batch, by shape only.</summary>
     private static bool IsIngestPost(HttpRequest request)

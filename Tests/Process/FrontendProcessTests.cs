@@ -26,6 +26,9 @@ public sealed class FrontendProcessTests
         Assert.Equal(HttpStatusCode.Accepted, single.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, batch.StatusCode);
         Assert.Equal(["""{"via":"api"}""", """{"n":1}""", """{"n":2}"""], StoredRecords.Read(data.Path, "via-api").Select(r => r.ValueText));
+        // The frontend serves the same OpenAPI description as a silo.
+        var openApi = System.Text.Json.JsonDocument.Parse(await api.Http.GetStringAsync("/openapi/v1.json")).RootElement;
+        Assert.True(openApi.GetProperty("paths").TryGetProperty("/v1/topics/{topic}/batch", out _), "the Api's OpenAPI document describes the batch endpoint");
 
         await silo.KillAsync();
         var started = DateTime.UtcNow;
