@@ -12,7 +12,7 @@ namespace Ingest.Api.Parsing;
 /// </summary>
 internal sealed class RequestHeaders
 {
-    private static ReadOnlySpan<byte> IndexName => "idempotency-index"u8;
+    private static ReadOnlySpan<byte> IndexName => FrameHeaders.IdempotencyIndexUtf8;
 
     private readonly byte[] _fixed; // the entries every record has, without the count
     private readonly int _count;

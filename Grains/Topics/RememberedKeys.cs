@@ -88,8 +88,11 @@ internal sealed class RememberedKeys(IOptions<IngestOptions> options, TimeProvid
         entry.Answer(new RequestAnswer(AppendStatus.Appended, records, Replayed: false));
     }
 
+    /// <summary>Now, by the clock the window keeps time with (Unix ms).</summary>
+    public long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
     /// <summary>The window's start for keys read back from disk (Unix ms).</summary>
-    public long OldestKeptMs => time.GetUtcNow().ToUnixTimeMilliseconds() - _windowMs;
+    public long OldestKeptMs => NowMs - _windowMs;
 
     private void Added((string Topic, string Scope) key, Entry entry)
     {

@@ -28,11 +28,6 @@ internal sealed partial class RequestAppender(
     IngestInstruments instruments,
     ILogger<RequestAppender> logger)
 {
-    // FrameHeaders.IdempotencyKey and FrameHeaders.Producer, as bytes.
-    private static ReadOnlySpan<byte> KeyHeaderBytes => "idempotency-key"u8;
-
-    private static ReadOnlySpan<byte> ProducerHeaderBytes => "ingest-producer"u8;
-
     private readonly TimeSpan _kafkaAckWait = options.Value.KafkaAckWait;
 
     public async ValueTask<AppendResult> AppendAsync(string topic, TopicWriter writer, AppendBatch batch)
@@ -202,7 +197,7 @@ internal sealed partial class RequestAppender(
         var sinceTime = DateTimeOffset.FromUnixTimeMilliseconds(since).UtcDateTime;
         // The topic's own directory, and its directory in the archive of each day the window touches.
         var directories = new List<string> { topicDirectory };
-        for (var day = sinceTime.Date; day <= DateTime.UtcNow.Date; day = day.AddDays(1))
+        for (var day = sinceTime.Date; day <= DateTimeOffset.FromUnixTimeMilliseconds(window.NowMs).UtcDateTime.Date; day = day.AddDays(1))
         {
             directories.Add(Path.Combine(store.Root, Storage.SegmentStore.ArchiveDirectoryName, SegmentArchive.DayOf(new DateTimeOffset(day, TimeSpan.Zero).ToUnixTimeMilliseconds()), Path.GetFileName(topicDirectory)));
         }
@@ -223,12 +218,12 @@ internal sealed partial class RequestAppender(
             {
                 SegmentReader.Scan(file, (in RecordView record, long _) =>
                 {
-                    if (record.TimestampMs < since || record.Headers.IsEmpty || !record.Headers.TryGet(KeyHeaderBytes, out var key))
+                    if (record.TimestampMs < since || record.Headers.IsEmpty || !record.Headers.TryGet(FrameHeaders.IdempotencyKeyUtf8, out var key))
                     {
                         return;
                     }
 
-                    record.Headers.TryGet(ProducerHeaderBytes, out var producer);
+                    record.Headers.TryGet(FrameHeaders.ProducerUtf8, out var producer);
                     var scope = Encoding.UTF8.GetString(producer) + "\n" + Encoding.UTF8.GetString(key);
                     if (!found.TryGetValue(scope, out var seen))
                     {

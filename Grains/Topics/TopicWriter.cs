@@ -56,7 +56,7 @@ internal sealed class TopicWriter
     public bool Busy { get; private set; }
 
     /// <summary>Checks the frames, takes their room on disk (evicting archived segments if needed) and queues them for the next commit.</summary>
-    public ValueTask<AppendResult> Append(AppendBatch batch) => Queue(batch, fsync: false) is { } pending ? new(pending.Completion.Task) : new(_refused);
+    public ValueTask<AppendResult> Append(AppendBatch batch) => Queue(batch, fsync: false, out var refused) is { } pending ? new(pending.Completion.Task) : new(refused);
 
     /// <summary>
     /// Like <see cref="Append(AppendBatch)"/>; <paramref name="fsync"/> makes the commit it joins fsync (on a Flush node), and the
@@ -64,9 +64,9 @@ internal sealed class TopicWriter
     /// </summary>
     public async ValueTask<Placed> AppendPlaced(AppendBatch batch, bool fsync)
     {
-        if (Queue(batch, fsync) is not { } pending)
+        if (Queue(batch, fsync, out var refused) is not { } pending)
         {
-            return new Placed(_refused, -1, -1);
+            return new Placed(refused, -1, -1);
         }
 
         var result = await pending.Completion.Task;
@@ -76,24 +76,23 @@ internal sealed class TopicWriter
     /// <summary>Where an append's frames went: segment <paramref name="Segment"/>, from byte <paramref name="Start"/> on.</summary>
     public readonly record struct Placed(AppendResult Result, long Segment, long Start);
 
-    // The answer of the last refused Queue call (refusals are rare; set and read on the grain's turn).
-    private AppendResult _refused;
-
-    private PendingAppend? Queue(AppendBatch batch, bool fsync)
+    /// <summary>The append queued for the next commit, or null and why it was <paramref name="refused"/>.</summary>
+    private PendingAppend? Queue(AppendBatch batch, bool fsync, out AppendResult refused)
     {
+        refused = default;
         var bytes = batch.Frames.Length;
         var instruments = _shared.Instruments;
         if (batch.RecordCount <= 0 || RecordFrame.CountValidFrames(batch.Frames.Span) != batch.RecordCount)
         {
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.InvalidFrames)));
-            _refused = new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames");
+            refused = new AppendResult(AppendStatus.InvalidFrames, "the batch is not a sequence of valid frames");
             return null;
         }
 
         if (_shared.Closed is { } closed)
         {
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.Unavailable)));
-            _refused = new AppendResult(AppendStatus.Unavailable, closed);
+            refused = new AppendResult(AppendStatus.Unavailable, closed);
             return null;
         }
 
@@ -104,7 +103,7 @@ internal sealed class TopicWriter
             RequestSeal(SealReason.DiskFull);
             StorageLog.DiskBudgetExhausted(_shared.Logger, _topic, reason);
             instruments.AppendsRefused.Add(1, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.DiskFull)));
-            _refused = new AppendResult(AppendStatus.DiskFull, reason);
+            refused = new AppendResult(AppendStatus.DiskFull, reason);
             return null;
         }
 
