@@ -28,6 +28,9 @@ public sealed class DurabilityTests(DurabilityTests.WaitingSilo silo) : IClassFi
     [Fact]
     public async Task a_batch_sent_with_durability_kafka_gets_201_once_all_its_records_are_acknowledged()
     {
+        // Created first, as in the single-record test: a topic the mock broker creates on first use can take longer than the 1 s wait.
+        silo.Kafka.CreateTopic("dur-kafka-batch", partitions: 1);
+
         var response = await silo.Http.PostAsync("/v1/topics/dur-kafka-batch/batch?durability=kafka",
             new StringContent("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n", Encoding.UTF8, "application/x-ndjson"));
 
