@@ -33,6 +33,7 @@ public static class IngestApiExtensions
         services.AddSingleton<Diagnostics.ApiInstruments>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Diagnostics.ApiInstruments.MeterName, "Ingest")
+            .OnlyOwnMeters()
             .AddPrometheusExporter());
         services.AddSingleton<Access.AccessControl>();
         services.AddSingleton<TopicAppender>();
@@ -175,4 +176,16 @@ public static class IngestApiExtensions
         || !string.IsNullOrEmpty(configuration["http_ports"])
         || !string.IsNullOrEmpty(configuration["https_ports"])
         || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+
+    /// <summary>
+    /// Meters are matched by name across the whole process: a second host in it (tests run several silos in
+    /// one process) has meters of the same names, and OpenTelemetry keeps only the first instrument of a name.
+    /// This view drops every instrument that another host's <see cref="System.Diagnostics.Metrics.IMeterFactory"/> made.
+    /// </summary>
+    private static MeterProviderBuilder OnlyOwnMeters(this MeterProviderBuilder metrics) =>
+        ((IDeferredMeterProviderBuilder)metrics).Configure((provider, builder) =>
+        {
+            var own = provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+            builder.AddView(instrument => instrument.Meter.Scope is System.Diagnostics.Metrics.IMeterFactory other && !ReferenceEquals(other, own) ? MetricStreamConfiguration.Drop : null);
+        });
 }

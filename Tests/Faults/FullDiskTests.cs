@@ -1,5 +1,10 @@
 using System.Net;
+using Ingest.Options;
+using Ingest.Storage;
 using Ingest.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ingest.Tests.Faults;
 
@@ -21,6 +26,13 @@ public sealed class TmpfsSilo : InProcessSilo
         new("Ingest:DataDirectory", Data),
         new("Ingest:MinFreeDiskBytes", "0"), // let the file system, not the budget, say "full"
     ];
+
+    /// <summary>
+    /// The budget samples free space once at start and then by its own clock, held still here: it keeps
+    /// believing there is room, so the refusal the test sees is write(2)'s ENOSPC however slow the machine.
+    /// </summary>
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.AddSingleton(sp => new DiskBudget(sp.GetRequiredService<IOptions<IngestOptions>>(), new FakeTimeProvider()));
 }
 
 public sealed class FullDiskTests : IAsyncLifetime
@@ -70,7 +82,7 @@ public sealed class FullDiskTests : IAsyncLifetime
         var filler = Path.Combine(_silo.MountPoint, "filler");
         FillUp(filler);
 
-        // Within the budget's one-second free-space sample, so the write itself meets the full disk.
+        // The budget still believes there is room (its clock stands still), so the write itself meets the full disk.
         HttpResponseMessage? refused = null;
         for (var i = 1; i < 50 && refused is null; i++)
         {

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using Ingest.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Tests.Http;
 
@@ -79,6 +82,7 @@ public sealed class BrowserSenderTests(BrowserSenderTests.CorsSilo silo) : IClas
         await browser.NavigateAsync(new Uri(silo.ForeignPage.Origin + "/page.html"));
         var api = silo.BaseAddress.ToString().TrimEnd('/');
         var refusedBefore = await Refused403();
+        silo.Seen.Clear();
 
         var preflighted = await Evaluate(browser, $$"""
             fetch('{{api}}/v1/topics/web-foreign', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"foreign":1}' })
@@ -96,7 +100,11 @@ public sealed class BrowserSenderTests(BrowserSenderTests.CorsSilo silo) : IClas
         Assert.Equal("opaque", simple);
         Assert.Equal("true", beacon); // queued by the browser; the server refuses it
         // The simple POST and the beacon reached the server and were refused (403), not lost in the browser.
-        await Poll.Until(async () => await Refused403() >= refusedBefore + 2, TimeSpan.FromSeconds(10), "two requests from the foreign page refused with 403");
+        await Poll.Until(
+            () => silo.Seen.Count(r => r.Method == "POST" && r.Origin == silo.ForeignPage.Origin && r.Status == 403) == 2,
+            TimeSpan.FromSeconds(20),
+            () => "the simple POST and the beacon from the foreign page answered 403; the server saw: " + string.Join("; ", silo.Seen));
+        await Poll.Until(async () => await Refused403() >= refusedBefore + 2, TimeSpan.FromSeconds(10), "the two 403s counted as refused for a forbidden origin");
         Assert.Empty(silo.Records("web-foreign"));
     }
 
@@ -154,7 +162,13 @@ public sealed class BrowserSenderTests(BrowserSenderTests.CorsSilo silo) : IClas
 
         public PageServer ForeignPage { get; } = new();
 
+        /// <summary>Every request the silo answered, as the server saw it: what a browser really sent is not a guess.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<SeenRequest> Seen { get; } = new();
+
         protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Cors:AllowedOrigins:0", AllowedPage.Origin)];
+
+        protected override void ConfigureServices(IServiceCollection services) =>
+            services.AddSingleton<IStartupFilter>(new SeenRequests(Seen));
 
         public override async ValueTask DisposeAsync()
         {
@@ -162,6 +176,23 @@ public sealed class BrowserSenderTests(BrowserSenderTests.CorsSilo silo) : IClas
             AllowedPage.Dispose();
             ForeignPage.Dispose();
         }
+    }
+
+    public sealed record SeenRequest(string Method, string Path, string? Origin, int Status);
+
+    /// <summary>Notes each request once it is answered, ahead of everything else in the pipeline.</summary>
+    private sealed class SeenRequests(System.Collections.Concurrent.ConcurrentQueue<SeenRequest> seen) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, inner) =>
+            {
+                await inner(context);
+                var request = context.Request;
+                seen.Enqueue(new SeenRequest(request.Method, request.Path, request.Headers.Origin.FirstOrDefault(), context.Response.StatusCode));
+            });
+            next(app);
+        };
     }
 
     /// <summary>Serves one empty HTML page on a loopback port of its own: an origin for the browser to run scripts in.</summary>
