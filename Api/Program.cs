@@ -19,7 +19,7 @@ public static class Program
         builder.UseOrleansClient(client => client.UseIngestCluster(cluster));
         // Serve /healthz (and an honest 503 on /readyz) while the client is still connecting.
         builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
-        builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8081");
+        builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8081", serviceName: "ingest-api");
         builder.Services.TryAddSingleton<IReadinessProbe, ClusterClientReadinessProbe>();
 
         var app = builder.Build();

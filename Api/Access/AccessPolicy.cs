@@ -32,7 +32,7 @@ internal sealed class TopicRoute(string[]? shardKeys, int maxRecordBytes)
     /// shard of that key, so its retries meet the grain that remembers it.
     /// </summary>
     public string GrainKeyFor(string topic, ReadOnlySpan<byte> key, bool hasKey, Parsing.RequestHeaders? idempotent) =>
-        hasKey || idempotent is null || ShardKeys is null ? GrainKeyFor(topic, key, hasKey) : GrainKeyFor(topic, idempotent.RouteKey, true);
+        hasKey || idempotent?.RouteKey is not { } route || ShardKeys is null ? GrainKeyFor(topic, key, hasKey) : GrainKeyFor(topic, route, true);
 }
 
 /// <summary>What one producer key may do.</summary>

@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Ingest.Api.Diagnostics;
 using Ingest.Api.Options;
 using Ingest.Api.Parsing;
+using Ingest.Diagnostics;
 using Ingest.Records;
 using Ingest.Topics;
 using Microsoft.Extensions.Logging;
@@ -135,6 +137,7 @@ internal sealed class TopicAppender : IDisposable
 
                 var batch = BatchWithRoomLocked(size);
                 request = batch.AddRecord(timestampMs, key, hasKey, value, headers, _markEach);
+                LinkRequestLocked(batch);
                 completion = batch.Completion.Task;
                 _pendingBytes += size;
                 toSend = NextToSendLocked();
@@ -162,6 +165,7 @@ internal sealed class TopicAppender : IDisposable
 
                 var batch = BatchWithRoomLocked(frames.Length);
                 request = batch.AddFrames(frames, recordCount, scope, _markEach);
+                LinkRequestLocked(batch);
                 completion = batch.Completion.Task;
                 _pendingBytes += frames.Length;
                 toSend = NextToSendLocked();
@@ -173,6 +177,15 @@ internal sealed class TopicAppender : IDisposable
             }
 
             return completion;
+        }
+
+        /// <summary>With tracing on, the calling request's recorded span joins the links of the call that carries it.</summary>
+        private static void LinkRequestLocked(TopicBatch batch)
+        {
+            if (IngestTracing.On && Activity.Current is { Recorded: true } request)
+            {
+                batch.Link(request.Context);
+            }
         }
 
         /// <summary>The open batch if the frames fit under the call size, else a new one (a request is never split).</summary>
@@ -306,16 +319,41 @@ internal sealed class TopicAppender : IDisposable
 
         private async Task<(AppendResult Result, bool Answered)> CallAsync(TopicBatch batch)
         {
+            // One call serves many requests (and traces): its span is linked to theirs, not a child of one.
+            using var span = batch.Links is { } links ? IngestTracing.StartLinked("ingest.append", ActivityKind.Client, links) : null;
+            span?.SetTag(IngestTracing.Tags.Topic, topic)
+                .SetTag(IngestTracing.Tags.Records, batch.RecordCount)
+                .SetTag(IngestTracing.Tags.Bytes, batch.Length)
+                .SetTag(IngestTracing.Tags.Requests, batch.Links!.Count)
+                .SetTag(IngestTracing.Tags.Durability, level.ToString().ToLowerInvariant());
             try
             {
-                var call = new AppendBatch(batch.Frames, batch.RecordCount, batch.Marks, level);
-                return (await (level == DurabilityLevel.Kafka ? _grain.AppendAwaitingKafka(call) : _grain.Append(call)), true);
+                var call = new AppendBatch(batch.Frames, batch.RecordCount, batch.Marks, level, IngestTracing.TraceParentOf(span));
+                var result = await (level == DurabilityLevel.Kafka ? _grain.AppendAwaitingKafka(call) : _grain.Append(call));
+                Traced(span, result);
+                return (result, true);
             }
             catch (Exception e)
             {
                 // Timeouts, a silo that died, no gateway: the call may have been delivered, so the outcome is unknown.
                 ApiLog.AppendCallFailed(owner._logger, e, topic, batch.RecordCount);
-                return (new AppendResult(AppendStatus.Indeterminate, "the cluster did not answer: " + e.GetType().Name), false);
+                var unknown = new AppendResult(AppendStatus.Indeterminate, "the cluster did not answer: " + e.GetType().Name);
+                Traced(span, unknown);
+                return (unknown, false);
+            }
+        }
+
+        private static void Traced(Activity? span, AppendResult result)
+        {
+            if (span is null)
+            {
+                return;
+            }
+
+            span.SetTag(IngestTracing.Tags.Outcome, result.Status.ToString());
+            if (result.Status != AppendStatus.Appended)
+            {
+                span.SetStatus(ActivityStatusCode.Error, result.Detail);
             }
         }
     }

@@ -37,6 +37,12 @@ internal sealed class TopicBatch
 
     private List<RequestMark>? _marks;
 
+    /// <summary>The recorded spans of the requests in the batch (tracing on), for the call's span to link to; null when none.</summary>
+    public List<System.Diagnostics.ActivityLink>? Links { get; private set; }
+
+    /// <summary>Adds a request's span to <see cref="Links"/>.</summary>
+    public void Link(System.Diagnostics.ActivityContext request) => (Links ??= []).Add(new System.Diagnostics.ActivityLink(request));
+
     /// <summary>The requests that need an answer of their own (sent with an idempotency key), in frame order; null when none.</summary>
     public RequestMark[]? Marks => _marks?.ToArray();
 
@@ -61,7 +67,7 @@ internal sealed class TopicBatch
         EnsureRoom(RecordFrame.SizeOf(hasKey ? key.Length : 0, checked((int)value.Length), block.Length));
         Length += RecordFrame.Write(_buffer.AsSpan(Length), timestampMs, key, hasKey, block, value);
         RecordCount++;
-        return Mark(start, 1, headers.Scope);
+        return headers.Scope is null && !mark ? -1 : Mark(start, 1, headers.Scope);
     }
 
     /// <summary>Copies a request's frames; returns its index among the marked requests (-1 without a <paramref name="scope"/> or <paramref name="mark"/>).</summary>

@@ -2,6 +2,7 @@ using Ingest.Api.Appending;
 using Ingest.Configuration;
 using Ingest.Api.Http;
 using Ingest.Api.Options;
+using Ingest.Api.Tracing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -21,9 +22,11 @@ public static class IngestApiExtensions
     /// and Kestrel limits. Listens on <paramref name="defaultUrl"/> unless URLs are configured the usual
     /// ASP.NET Core way (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>Kestrel:Endpoints</c>).
     /// </summary>
-    public static WebApplicationBuilder AddIngestApi(this WebApplicationBuilder builder, string defaultUrl)
+    /// <param name="serviceName">What this node is called in traces (<c>OTEL_SERVICE_NAME</c> overrides it).</param>
+    public static WebApplicationBuilder AddIngestApi(this WebApplicationBuilder builder, string defaultUrl, string serviceName)
     {
         var services = builder.Services;
+        services.AddIngestTracing(Tracing.TracingSettings.From(builder.Configuration), serviceName);
         services.AddOptions<IngestApiOptions>().BindConfiguration(IngestApiOptions.SectionName).ValidateOnStart();
         services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.SectionName);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestApiOptions>, IngestApiOptionsValidator>());

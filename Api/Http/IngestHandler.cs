@@ -70,7 +70,7 @@ internal sealed class IngestHandler(
 
         var (topic, route, grant, key, hasKey) = admitted;
         var badLevel = RequestAdmission.LevelOf(context, out var level);
-        if ((RequestAdmission.IdempotencyOf(context, grant, batch: false, out var headers) ?? badLevel) is { } badOption)
+        if ((RequestAdmission.HeadersOf(context, grant, batch: false, out var headers) ?? badLevel) is { } badOption)
         {
             await Problems.Write(context, badOption);
             return;
@@ -192,7 +192,7 @@ internal sealed class IngestHandler(
         }
 
         var badLevel = RequestAdmission.LevelOf(context, out var level);
-        if ((RequestAdmission.IdempotencyOf(context, grant, batch: true, out var headers) ?? badLevel) is { } badOption)
+        if ((RequestAdmission.HeadersOf(context, grant, batch: true, out var headers) ?? badLevel) is { } badOption)
         {
             await Problems.Write(context, badOption);
             return;

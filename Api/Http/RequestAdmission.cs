@@ -6,6 +6,8 @@ using Ingest.Api.Appending;
 using Ingest.Api.Diagnostics;
 using Ingest.Api.Options;
 using Ingest.Api.Parsing;
+using Ingest.Diagnostics;
+using Ingest.Records;
 using Ingest.Topics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -119,15 +121,49 @@ internal sealed class RequestAdmission(AccessControl access, BrowserRequests bro
     }
 
     /// <summary>
-    /// The request's idempotency key (<c>Idempotency-Key</c> header, or <c>idempotencyKey=</c> for senders that cannot
-    /// set headers, such as <c>navigator.sendBeacon</c>) as the frame headers its records carry; null headers when it
-    /// has none, a rejection when it is not a valid key.
+    /// The frame headers the request's records carry: its idempotency key (<c>Idempotency-Key</c> header, or
+    /// <c>idempotencyKey=</c> for senders that cannot set headers, such as <c>navigator.sendBeacon</c>) and its trace
+    /// context (<see cref="TraceParentOf"/>); null headers when it has neither, a rejection when the key is not valid.
     /// </summary>
-    public static Rejection? IdempotencyOf(HttpContext context, KeyGrant? grant, bool batch, out RequestHeaders? headers)
+    public static Rejection? HeadersOf(HttpContext context, KeyGrant? grant, bool batch, out RequestHeaders? headers)
     {
         headers = null;
-        var request = context.Request;
-        string? key = null;
+        if (IdempotencyKeyOf(context.Request, out var key) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var traceParent = TraceParentOf(context);
+        if (key is not null || traceParent is not null)
+        {
+            headers = new RequestHeaders(key, key is null ? null : grant?.Name, traceParent, indexed: batch);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The trace context to keep with the records: the request's own span when Ingest records it (tracing on and
+    /// sampled), else the caller's valid <c>traceparent</c> header as sent (so a consumer continues the producer's
+    /// trace even when Ingest does not trace), else none. An invalid header is ignored, as W3C Trace Context says.
+    /// </summary>
+    public static string? TraceParentOf(HttpContext context)
+    {
+        // ASP.NET Core makes a request activity even without a tracer (for log scopes, continuing the caller's flags):
+        // it is this node's span only when a tracer here listens.
+        if (IngestTracing.On && IngestTracing.TraceParentOf(System.Diagnostics.Activity.Current) is { } own)
+        {
+            return own;
+        }
+
+        return context.Request.Headers.TryGetValue(FrameHeaders.TraceParent, out var sent) && sent.Count == 1 && sent[0] is { } value && IngestTracing.IsTraceParent(value)
+            ? value
+            : null;
+    }
+
+    private static Rejection? IdempotencyKeyOf(HttpRequest request, out string? key)
+    {
+        key = null;
         if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var fromHeader) && fromHeader.Count > 0)
         {
             if (fromHeader.Count > 1)
@@ -159,11 +195,11 @@ internal sealed class RequestAdmission(AccessControl access, BrowserRequests bro
 
         if (!RequestHeaders.IsValidKey(key))
         {
+            key = null;
             return new Rejection(StatusCodes.Status400BadRequest, "Invalid Idempotency-Key",
                 "An idempotency key is 1 to 255 printable ASCII characters without spaces (a UUID, say).");
         }
 
-        headers = new RequestHeaders(key, grant?.Name, indexed: batch);
         return null;
     }
 

@@ -5,10 +5,11 @@ using Ingest.Records;
 namespace Ingest.Api.Parsing;
 
 /// <summary>
-/// The frame headers of a request sent with an <c>Idempotency-Key</c> (<see cref="FrameHeaders"/>): the key, the
-/// producer key's name when keys are on, and, for each record of a batch, its position in the request
-/// (<c>idempotency-index</c>), so a consumer can tell a record that a failover let through twice by
-/// (key, index). Encoded once per request; each record adds only its index.
+/// The frame headers every record of one request carries (<see cref="FrameHeaders"/>): with an <c>Idempotency-Key</c>,
+/// the key, the producer key's name when keys are on, and, for each record of a batch, its position in the request
+/// (<c>idempotency-index</c>), so a consumer can tell a record that a failover let through twice by (key, index);
+/// with trace context, the request's <c>traceparent</c>. Encoded once per request; each record adds only its index.
+/// A request with neither has no headers at all (null), and its records grow by nothing.
 /// </summary>
 internal sealed class RequestHeaders
 {
@@ -18,28 +19,44 @@ internal sealed class RequestHeaders
     private readonly int _count;
     private readonly bool _indexed;
 
-    /// <param name="indexed">True for a batch: every record also gets its index.</param>
-    public RequestHeaders(string idempotencyKey, string? producer, bool indexed)
+    /// <param name="idempotencyKey">The request's key, or null.</param>
+    /// <param name="producer">The producer key's name (with an idempotency key and keys on), or null.</param>
+    /// <param name="traceParent">The W3C trace context to store with the records, or null.</param>
+    /// <param name="indexed">True for a batch: with an idempotency key every record also gets its index.</param>
+    public RequestHeaders(string? idempotencyKey, string? producer, string? traceParent, bool indexed)
     {
-        var entries = new List<KeyValuePair<string, string>> { new(FrameHeaders.IdempotencyKey, idempotencyKey) };
-        if (producer is not null)
+        var entries = new List<KeyValuePair<string, string>>(3);
+        if (idempotencyKey is not null)
         {
-            entries.Add(new(FrameHeaders.Producer, producer));
+            entries.Add(new(FrameHeaders.IdempotencyKey, idempotencyKey));
+            if (producer is not null)
+            {
+                entries.Add(new(FrameHeaders.Producer, producer));
+            }
+
+            Scope = (producer ?? string.Empty) + "\n" + idempotencyKey;
+            RouteKey = System.Text.Encoding.UTF8.GetBytes(Scope);
+        }
+
+        if (traceParent is not null)
+        {
+            entries.Add(new(FrameHeaders.TraceParent, traceParent));
         }
 
         var block = FrameHeaders.Encode(entries);
         _fixed = block[2..];
-        _count = entries.Count + (indexed ? 1 : 0);
-        _indexed = indexed;
-        Scope = (producer ?? string.Empty) + "\n" + idempotencyKey;
-        RouteKey = System.Text.Encoding.UTF8.GetBytes(Scope);
+        _indexed = indexed && idempotencyKey is not null;
+        _count = entries.Count + (_indexed ? 1 : 0);
     }
 
-    /// <summary>The scope's bytes: an unkeyed request of a sharded topic goes to the shard of these, so a retry meets the same grain.</summary>
-    public byte[] RouteKey { get; }
+    /// <summary>
+    /// With an idempotency key, the scope's bytes: an unkeyed request of a sharded topic goes to the shard of these,
+    /// so a retry meets the same grain (null without a key).
+    /// </summary>
+    public byte[]? RouteKey { get; }
 
-    /// <summary>What the topic grain deduplicates by: the producer key's name (empty without keys), a newline, the key.</summary>
-    public string Scope { get; }
+    /// <summary>What the topic grain deduplicates by: the producer key's name (empty without keys), a newline, the key; null without a key.</summary>
+    public string? Scope { get; }
 
     /// <summary>The most bytes <see cref="WriteBlock"/> writes.</summary>
     public int MaxBlockLength => 2 + _fixed.Length + (_indexed ? 1 + IndexName.Length + 2 + 10 : 0);

@@ -52,12 +52,14 @@ public enum DurabilityLevel
 /// in frame order; null when none does. The result's <see cref="AppendResult.Answers"/> follow the same order.
 /// </param>
 /// <param name="Level">What every request of the batch asked for (a frontend batches requests of one level together).</param>
+/// <param name="TraceParent">The W3C trace context of the caller's span for this call (tracing on and sampled), else null.</param>
 [GenerateSerializer, Immutable, Alias("ingest.append-batch")]
 public sealed record AppendBatch(
     [property: Id(0)] ReadOnlyMemory<byte> Frames,
     [property: Id(1)] int RecordCount,
     [property: Id(2)] RequestMark[]? Requests = null,
-    [property: Id(3)] DurabilityLevel Level = DurabilityLevel.Default);
+    [property: Id(3)] DurabilityLevel Level = DurabilityLevel.Default,
+    [property: Id(4)] string? TraceParent = null);
 
 /// <summary>One request inside a batch: where its frames are, and the idempotency scope it was sent with.</summary>
 /// <param name="Scope">The producer key's name (empty without keys), a newline, and the request's <c>Idempotency-Key</c>; null without a key.</param>

@@ -98,7 +98,7 @@ internal sealed class AckWindow(InFlightPool pool, Action onReport)
             return false;
         }
 
-        reaped = new Reaped(head.Segment, head.EndOffset, head.Bytes, head.SegmentEnd, head.State == InFlight.Skipped, head.TimestampMs, head.Partition, head.Offset);
+        reaped = new Reaped(head.Segment, head.EndOffset, head.Bytes, head.SegmentEnd, head.State == InFlight.Skipped, head.TimestampMs, head.Partition, head.Offset, head.Trace);
         _entries[_head] = null;
         _head = (_head + 1) % _entries.Length;
         _count--;
@@ -162,6 +162,7 @@ internal sealed class AckWindow(InFlightPool pool, Action onReport)
         entry.TimestampMs = 0;
         entry.Partition = -1;
         entry.Offset = -1;
+        entry.Trace = null;
         entry.Epoch = _epoch;
         entry.Notify = onReport;
         Volatile.Write(ref entry.State, state);
@@ -192,5 +193,5 @@ internal sealed class AckWindow(InFlightPool pool, Action onReport)
     }
 
     /// <summary>A reaped entry's facts.</summary>
-    public readonly record struct Reaped(long Segment, long EndOffset, int Bytes, bool SegmentEnd, bool Skipped, long TimestampMs, int Partition = -1, long KafkaOffset = -1);
+    public readonly record struct Reaped(long Segment, long EndOffset, int Bytes, bool SegmentEnd, bool Skipped, long TimestampMs, int Partition = -1, long KafkaOffset = -1, SentTrace? Trace = null);
 }

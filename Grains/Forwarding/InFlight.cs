@@ -31,6 +31,9 @@ internal sealed class InFlight
     public int Partition = -1;
     public long Offset = -1;
 
+    /// <summary>The trace context the record carries and when it was sent (tracing on), else null.</summary>
+    public SentTrace? Trace;
+
     /// <summary>The counters of the epoch this record was sent in.</summary>
     public WindowEpoch Epoch = null!;
 
@@ -87,3 +90,6 @@ internal sealed class InFlightPool(int capacity)
         }
     }
 }
+
+/// <summary>A traced record in flight: the context of the request that brought it, and when it went to the producer.</summary>
+internal sealed record SentTrace(System.Diagnostics.ActivityContext Context, DateTimeOffset SentAt);

@@ -1,3 +1,6 @@
+using Ingest.Diagnostics;
+using Ingest.Records;
+
 namespace Ingest.Forwarding;
 
 /// <summary>
@@ -87,6 +90,11 @@ internal sealed class SendPass
             }
 
             var entry = _window.AddRecord(_feed.Segment, end, size, record.TimestampMs, generation);
+            if (!record.Headers.IsEmpty && IngestTracing.On)
+            {
+                entry.Trace = TraceOf(record);
+            }
+
             switch (_context.Sender.Send(kafkaTopic, record, entry))
             {
                 case SendOutcome.QueueFull:
@@ -107,6 +115,19 @@ internal sealed class SendPass
 
             bytes += size;
         }
+    }
+
+    /// <summary>The record's stored <c>traceparent</c>, for the delivery span to link to; null without one.</summary>
+    private SentTrace? TraceOf(in RecordView record)
+    {
+        if (!record.Headers.TryGet(FrameHeaders.TraceParentUtf8, out var stored) || stored.Length != 55)
+        {
+            return null;
+        }
+
+        Span<char> text = stackalloc char[55];
+        System.Text.Encoding.ASCII.GetChars(stored, text);
+        return IngestTracing.TryParse(text, out var context) ? new SentTrace(context, _context.Time.GetUtcNow()) : null;
     }
 }
 

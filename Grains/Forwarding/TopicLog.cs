@@ -211,6 +211,7 @@ internal sealed class TopicLog
         long bytes = 0;
         long acknowledgedBytes = 0;
         var any = false;
+        var trace = default(DeliveryTrace);
         while (_window.TryReap(out var entry))
         {
             any = true;
@@ -238,6 +239,7 @@ internal sealed class TopicLog
                     _progress.Waiters.Delivered(entry.Segment, entry.EndOffset, entry.Partition, entry.KafkaOffset);
                 }
 
+                trace.Add(entry);
                 records++;
                 bytes += entry.Bytes;
                 _context.Instruments.DeliveryLatency.Record((nowMs - entry.TimestampMs) / 1000.0, _progress.TopicTag);
@@ -246,6 +248,7 @@ internal sealed class TopicLog
 
         _progress.Shipped(records, bytes);
         _context.Budget.ReleaseBytes(acknowledgedBytes);
+        trace.Emit(Topic, _kafkaTopic, _context.Time.GetUtcNow());
         if (any)
         {
             _backoff.Reset();

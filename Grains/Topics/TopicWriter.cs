@@ -282,6 +282,7 @@ internal sealed class TopicWriter
 
         var instruments = _shared.Instruments;
         var policy = _policy(); // the topic's limits, looked up once per commit
+        using var span = IngestTracing.On ? CommitSpan(group, records, bytes, fsync) : null;
         ActiveSegment active;
         try
         {
@@ -300,6 +301,7 @@ internal sealed class TopicWriter
                 at += pending.Batch.Frames.Length;
             }
 
+            span?.SetTag(IngestTracing.Tags.Segment, active.Path);
             active.Append(_parts, bytes);
             if (fsync)
             {
@@ -313,6 +315,7 @@ internal sealed class TopicWriter
             StorageLog.AppendFailed(_shared.Logger, e, _topic, Active?.Path, records);
             instruments.AppendsRefused.Add(group.Count, _topicTag, new(IngestInstruments.OutcomeTag, nameof(AppendStatus.WriteFailed)));
             Seal(SealReason.WriteFailed);
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
             return new AppendResult(AppendStatus.WriteFailed, "the segment could not be written: " + e.Message);
         }
         finally
@@ -331,6 +334,28 @@ internal sealed class TopicWriter
         }
 
         return fsync ? FsyncedResult : AppendResult.Appended;
+    }
+
+    /// <summary>The commit's span, linked to the traced calls it writes (null when none of them is traced).</summary>
+    private System.Diagnostics.Activity? CommitSpan(List<PendingAppend> group, int records, long bytes, bool fsync)
+    {
+        List<System.Diagnostics.ActivityLink>? links = null;
+        foreach (var pending in group)
+        {
+            if (pending.Batch.TraceParent is { } traceParent && IngestTracing.TryParse(traceParent, out var call))
+            {
+                (links ??= []).Add(new System.Diagnostics.ActivityLink(call));
+            }
+        }
+
+        return links is null
+            ? null
+            : IngestTracing.StartLinked("ingest.commit", System.Diagnostics.ActivityKind.Internal, links)?
+                .SetTag(IngestTracing.Tags.Topic, _topic)
+                .SetTag(IngestTracing.Tags.Records, records)
+                .SetTag(IngestTracing.Tags.Bytes, bytes)
+                .SetTag(IngestTracing.Tags.Requests, group.Count)
+                .SetTag(IngestTracing.Tags.Durability, fsync ? "fsync" : "flush");
     }
 
     private static readonly AppendResult FsyncedResult = new(AppendStatus.Appended, Level: DurabilityLevel.Fsync);

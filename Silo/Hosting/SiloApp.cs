@@ -42,7 +42,7 @@ public static class SiloApp
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloActivity>());
         });
 
-        builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8080");
+        builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8080", serviceName: "ingest-silo");
         builder.Services.DropOrleansServerGcNote(); // workstation GC by choice, see GcNoteFilter
         builder.Services.AddSingleton<IReadinessProbe, SiloReadinessProbe>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloActivity>());

@@ -22,12 +22,17 @@ public static class FrameHeaders
     /// <summary>In a batch sent with an idempotency key, each record's position in the request (0, 1, …).</summary>
     public const string IdempotencyIndex = "idempotency-index";
 
+    /// <summary>The W3C trace context of the request that brought the record, so a consumer continues its trace.</summary>
+    public const string TraceParent = "traceparent";
+
     /// <summary>The names above as UTF-8, for reading a record's headers without a string.</summary>
     public static ReadOnlySpan<byte> IdempotencyKeyUtf8 => "idempotency-key"u8;
 
     public static ReadOnlySpan<byte> ProducerUtf8 => "ingest-producer"u8;
 
     public static ReadOnlySpan<byte> IdempotencyIndexUtf8 => "idempotency-index"u8;
+
+    public static ReadOnlySpan<byte> TraceParentUtf8 => "traceparent"u8;
 
     public const int MaxNameBytes = byte.MaxValue;
 
