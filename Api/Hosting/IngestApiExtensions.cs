@@ -78,6 +78,11 @@ public static class IngestApiExtensions
     {
         // Problem bodies for 404/405 and other empty error answers. The ingest POST handlers always
         // write their own body, so the hot path skips this middleware (it showed in the profile).
+        if (app.Services.GetRequiredService<TracingSettings>().Enabled)
+        {
+            app.UseRequestSpans();
+        }
+
         app.UseWhen(context => !IsIngestPost(context.Request), branch => branch.UseStatusCodePages());
         var handler = app.Services.GetRequiredService<IngestHandler>();
         MapIngestEndpoints(app, handler);
@@ -95,6 +100,7 @@ public static class IngestApiExtensions
             ApiDescription.Query("idempotencyKey", "the idempotency key, for senders that cannot set headers (navigator.sendBeacon)"),
             ApiDescription.Header("Authorization", "Bearer <producer key>, when keys are on (or X-Api-Key)"),
             ApiDescription.Query("apiKey", "a browser key (one with origins), for senders that cannot set headers"),
+            ApiDescription.Header("traceparent", "W3C trace context: the request continues the caller's trace, and its records carry it to Kafka as the traceparent header"),
         ];
         int[] ingestErrors = [400, 401, 403, 413, 415, 429, 503];
         var topics = endpoints.MapGroup("/v1/topics");

@@ -1,5 +1,4 @@
 using Ingest.Diagnostics;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -8,7 +7,7 @@ namespace Ingest.Api.Tracing;
 
 /// <summary>
 /// Tracing for a node, only when <see cref="TracingSettings.Enabled"/>: the HTTP request span (ASP.NET Core's, which
-/// continues an incoming <c>traceparent</c>), Ingest's own spans (<see cref="IngestTracing"/>), the
+/// continues an incoming <c>traceparent</c>, described by <see cref="RequestSpans"/>), Ingest's own spans (<see cref="IngestTracing"/>), the
 /// <see cref="TraceSampler"/>, and the OTLP exporter, which reads the other standard <c>OTEL_*</c> settings itself
 /// (protocol, headers, timeout, batch delay, service name and resource attributes).
 /// </summary>
@@ -26,15 +25,10 @@ internal static class TracingSetup
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithTracing(tracing => tracing
                 .SetSampler(new TraceSampler(settings.SampleRatio))
-                .AddSource(IngestTracing.SourceName)
-                .AddAspNetCoreInstrumentation(options => options.Filter = IsTraced)
+                .AddSource(AspNetCoreSource, IngestTracing.SourceName)
                 .AddOtlpExporter());
     }
 
-    /// <summary>Ingest, replay and admin requests are traced; probes, metrics scrapes, the status page's polls are not.</summary>
-    private static bool IsTraced(HttpContext context)
-    {
-        var path = context.Request.Path;
-        return path.StartsWithSegments("/v1", StringComparison.Ordinal) && !path.StartsWithSegments("/v1/status", StringComparison.Ordinal);
-    }
+    /// <summary>ASP.NET Core's own request activities (described by <see cref="RequestSpans"/>).</summary>
+    public const string AspNetCoreSource = "Microsoft.AspNetCore";
 }
