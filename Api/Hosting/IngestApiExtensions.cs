@@ -78,9 +78,9 @@ public static class IngestApiExtensions
     {
         // Problem bodies for 404/405 and other empty error answers. The ingest POST handlers always
         // write their own body, so the hot path skips this middleware (it showed in the profile).
-        if (app.Services.GetRequiredService<TracingSettings>().Enabled)
+        if (app.Services.GetRequiredService<TracingSettings>() is { Enabled: true } tracing)
         {
-            app.UseRequestSpans();
+            app.UseRequestSpans(tracing.SampleRatio);
         }
 
         app.UseWhen(context => !IsIngestPost(context.Request), branch => branch.UseStatusCodePages());

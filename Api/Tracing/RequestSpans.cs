@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Ingest.Diagnostics;
+using Ingest.Records;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -6,25 +8,47 @@ using Microsoft.AspNetCore.Routing;
 namespace Ingest.Api.Tracing;
 
 /// <summary>
-/// Names and describes ASP.NET Core's request span (its <c>Microsoft.AspNetCore</c> source, which continues an incoming
-/// <c>traceparent</c>) with the OpenTelemetry HTTP server conventions: <c>POST /v1/topics/{topic}</c>, method, path,
-/// route, status. Only for a span that is recorded, once the request is answered; an unsampled request costs one check.
-/// Probes, metrics scrapes and status polls are never exported (their span is marked unrecorded).
-/// This is what OpenTelemetry's ASP.NET Core instrumentation does through DiagnosticSource events on every request,
-/// sampled or not, at a cost the 1 % sampling benchmark showed (bench/README.md, Traces).
+/// The HTTP server span of a traced request, decided before anything is allocated for it: a request that arrives
+/// with a <c>traceparent</c> follows its caller (traced when the caller's is sampled), one without starts a trace at
+/// the sampling ratio. Only a request that is traced gets a span (Ingest's source, kind server, a child of the
+/// caller's span), named and described with the OpenTelemetry HTTP conventions once it is answered:
+/// <c>POST /v1/topics/{topic}</c>, method, path, route, status. Probes, metrics scrapes and status polls are not traced.
+/// <para>
+/// Not ASP.NET Core's own request activity: listening to it makes the host build tags and call the sampler on
+/// every request, sampled or not, which cost more CPU per request at 1 % sampling than the target allows
+/// (bench/README.md, Traces). ASP.NET Core keeps its activity for log scopes, as without tracing.
+/// </para>
 /// </summary>
 internal static class RequestSpans
 {
-    public static IApplicationBuilder UseRequestSpans(this IApplicationBuilder app) => app.Use(next => context =>
-        Activity.Current is { IsAllDataRequested: true } span ? DescribedAsync(next, context, span) : next(context));
+    public static IApplicationBuilder UseRequestSpans(this IApplicationBuilder app, double ratio) => app.Use(next => context =>
+        IsTraced(context.Request, ratio, out var caller) ? TracedAsync(next, context, caller) : next(context));
 
-    private static async Task DescribedAsync(RequestDelegate next, HttpContext context, Activity span)
+    /// <summary>Whether to trace the request, and the caller's span context (default when it starts a trace).</summary>
+    internal static bool IsTraced(HttpRequest request, double ratio, out ActivityContext caller)
+    {
+        caller = default;
+        var path = request.Path;
+        if (!path.StartsWithSegments("/v1", StringComparison.Ordinal) || path.StartsWithSegments("/v1/status", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (request.Headers.TryGetValue(FrameHeaders.TraceParent, out var sent) && sent.Count == 1 && IngestTracing.TryParse(sent[0], out caller))
+        {
+            return (caller.TraceFlags & ActivityTraceFlags.Recorded) != 0;
+        }
+
+        return ratio >= 1 || (ratio > 0 && Random.Shared.NextDouble() < ratio);
+    }
+
+    private static async Task TracedAsync(RequestDelegate next, HttpContext context, ActivityContext caller)
     {
         var request = context.Request;
-        if (!IsTraced(request.Path))
+        Activity.Current = null; // ASP.NET Core's activity is for log scopes; the span's parent is the caller's, or none
+        using var span = IngestTracing.Source.StartActivity(request.Method, ActivityKind.Server, caller);
+        if (span is null)
         {
-            span.IsAllDataRequested = false;
-            span.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
             await next(context);
             return;
         }
@@ -49,8 +73,4 @@ internal static class RequestSpans
             }
         }
     }
-
-    /// <summary>Ingest, replay and admin requests are traced; probes, metrics and the status page's polls are not.</summary>
-    private static bool IsTraced(PathString path) =>
-        path.StartsWithSegments("/v1", StringComparison.Ordinal) && !path.StartsWithSegments("/v1/status", StringComparison.Ordinal);
 }

@@ -4,18 +4,15 @@ using OpenTelemetry.Trace;
 namespace Ingest.Api.Tracing;
 
 /// <summary>
-/// Parent-based sampling that also follows links: a span with a parent does what its parent did; a span without one
-/// (Ingest's append, commit and delivery spans, which serve many requests) is sampled when any request it links to
-/// was; a request that starts a trace is sampled at the configured ratio (by trace id, so every host agrees).
+/// Parent-based sampling that also follows links. A span with a parent does what its parent did; a span without one
+/// is either a request span, started only once <see cref="RequestSpans"/> decided to trace the request (the ratio
+/// for new traces is applied there, before anything is allocated), or one of Ingest's spans that serve many requests
+/// (append, commit, delivery), sampled when any request it links to was.
 /// </summary>
-internal sealed class TraceSampler(double ratio) : Sampler
+internal sealed class TraceSampler : Sampler
 {
     private static readonly SamplingResult Sampled = new(SamplingDecision.RecordAndSample);
     private static readonly SamplingResult NotSampled = new(SamplingDecision.Drop);
-
-    private readonly TraceIdRatioBasedSampler _roots = new(ratio);
-
-    public double Ratio => ratio;
 
     public override SamplingResult ShouldSample(in SamplingParameters parameters)
     {
@@ -24,17 +21,19 @@ internal sealed class TraceSampler(double ratio) : Sampler
             return (parameters.ParentContext.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? Sampled : NotSampled;
         }
 
-        if (parameters.Links is { } links)
+        if (parameters.Links is not { } links)
         {
-            foreach (var link in links)
+            return parameters.Kind == ActivityKind.Server ? Sampled : NotSampled;
+        }
+
+        foreach (var link in links)
+        {
+            if ((link.Context.TraceFlags & ActivityTraceFlags.Recorded) != 0)
             {
-                if ((link.Context.TraceFlags & ActivityTraceFlags.Recorded) != 0)
-                {
-                    return Sampled;
-                }
+                return Sampled;
             }
         }
 
-        return _roots.ShouldSample(parameters);
+        return NotSampled;
     }
 }

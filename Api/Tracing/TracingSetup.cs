@@ -6,8 +6,8 @@ using OpenTelemetry.Trace;
 namespace Ingest.Api.Tracing;
 
 /// <summary>
-/// Tracing for a node, only when <see cref="TracingSettings.Enabled"/>: the HTTP request span (ASP.NET Core's, which
-/// continues an incoming <c>traceparent</c>, described by <see cref="RequestSpans"/>), Ingest's own spans (<see cref="IngestTracing"/>), the
+/// Tracing for a node, only when <see cref="TracingSettings.Enabled"/>: the HTTP request span (<see cref="RequestSpans"/>,
+/// which continues an incoming <c>traceparent</c>), Ingest's own spans (<see cref="IngestTracing"/>), the
 /// <see cref="TraceSampler"/>, and the OTLP exporter, which reads the other standard <c>OTEL_*</c> settings itself
 /// (protocol, headers, timeout, batch delay, service name and resource attributes).
 /// </summary>
@@ -24,11 +24,8 @@ internal static class TracingSetup
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithTracing(tracing => tracing
-                .SetSampler(new TraceSampler(settings.SampleRatio))
-                .AddSource(AspNetCoreSource, IngestTracing.SourceName)
+                .SetSampler(new TraceSampler())
+                .AddSource(IngestTracing.SourceName)
                 .AddOtlpExporter());
     }
-
-    /// <summary>ASP.NET Core's own request activities (described by <see cref="RequestSpans"/>).</summary>
-    public const string AspNetCoreSource = "Microsoft.AspNetCore";
 }

@@ -198,46 +198,16 @@ public sealed class BrowserSenderTests(BrowserSenderTests.CorsSilo silo) : IClas
     /// <summary>Serves one empty HTML page on a loopback port of its own: an origin for the browser to run scripts in.</summary>
     public sealed class PageServer : IDisposable
     {
-        private readonly HttpListener _listener = new();
-        private readonly Task _serving;
+        private static readonly byte[] Page = Encoding.UTF8.GetBytes("<!doctype html><title>sender</title><p>a page that sends events</p>");
 
-        public PageServer()
+        private readonly LoopbackHttpServer _server = new(async context =>
         {
-            var port = Ports.Free();
-            Origin = $"http://127.0.0.1:{port}";
-            _listener.Prefixes.Add(Origin + "/");
-            _listener.Start();
-            _serving = Task.Run(ServeAsync);
-        }
+            context.Response.ContentType = "text/html; charset=utf-8";
+            await context.Response.OutputStream.WriteAsync(Page);
+        });
 
-        public string Origin { get; }
+        public string Origin => _server.Origin;
 
-        private async Task ServeAsync()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                var page = Encoding.UTF8.GetBytes("<!doctype html><title>sender</title><p>a page that sends events</p>");
-                context.Response.ContentType = "text/html; charset=utf-8";
-                await context.Response.OutputStream.WriteAsync(page);
-                context.Response.Close();
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-            _serving.Wait(TimeSpan.FromSeconds(5));
-        }
+        public void Dispose() => _server.Dispose();
     }
 }

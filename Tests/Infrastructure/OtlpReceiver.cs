@@ -11,23 +11,15 @@ namespace Ingest.Tests.Infrastructure;
 /// </summary>
 public sealed class OtlpReceiver : IDisposable
 {
-    private readonly HttpListener _listener = new();
-    private readonly Task _serving;
+    private readonly LoopbackHttpServer _server;
     private int _requests;
 
-    public OtlpReceiver(int? port = null)
-    {
-        Port = port ?? Ports.Free();
-        Endpoint = $"http://127.0.0.1:{Port}";
-        _listener.Prefixes.Add(Endpoint + "/");
-        _listener.Start();
-        _serving = Task.Run(ServeAsync);
-    }
+    public OtlpReceiver(int? port = null) => _server = new LoopbackHttpServer(ReceiveAsync, port);
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>What <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set to (the exporter adds <c>/v1/traces</c>).</summary>
-    public string Endpoint { get; }
+    public string Endpoint => _server.Origin;
 
     public ConcurrentQueue<OtlpSpan> Spans { get; } = new();
 
@@ -36,43 +28,24 @@ public sealed class OtlpReceiver : IDisposable
 
     public IEnumerable<OtlpSpan> OfTrace(string traceId) => Spans.Where(s => s.TraceId == traceId);
 
-    private async Task ServeAsync()
+    private async Task ReceiveAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
+        Interlocked.Increment(ref _requests);
+        using var body = new MemoryStream();
+        await context.Request.InputStream.CopyToAsync(body);
+        if (context.Request.Url?.AbsolutePath == "/v1/traces")
         {
-            HttpListenerContext context;
-            try
+            foreach (var span in OtlpSpans.Decode(body.ToArray()))
             {
-                context = await _listener.GetContextAsync();
+                Spans.Enqueue(span);
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _requests);
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            if (context.Request.Url?.AbsolutePath == "/v1/traces")
-            {
-                foreach (var span in OtlpSpans.Decode(body.ToArray()))
-                {
-                    Spans.Enqueue(span);
-                }
-            }
-
-            context.Response.ContentType = "application/x-protobuf";
-            context.Response.StatusCode = 200;
-            context.Response.Close(); // an empty ExportTraceServiceResponse: everything accepted
         }
+
+        context.Response.ContentType = "application/x-protobuf";
+        context.Response.StatusCode = 200; // an empty ExportTraceServiceResponse: everything accepted
     }
 
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
-        _serving.Wait(TimeSpan.FromSeconds(5));
-    }
+    public void Dispose() => _server.Dispose();
 }
 
 /// <summary>One exported span: ids as lower-case hex, its attributes as text, its links, and the service that sent it.</summary>

@@ -39,23 +39,48 @@ public sealed class TraceSettingsTests
     }
 
     [Fact]
-    public void the_sampler_follows_a_parent_then_any_sampled_link_then_the_ratio_for_a_new_trace()
+    public void the_sampler_follows_a_parent_then_any_sampled_link_and_takes_a_request_span_the_middleware_started()
     {
-        var never = new TraceSampler(0);
-        var always = new TraceSampler(1);
+        var sampler = new TraceSampler();
         var sampledParent = new ActivityContext(Trace, Span, ActivityTraceFlags.Recorded);
         var unsampledParent = new ActivityContext(Trace, Span, ActivityTraceFlags.None);
 
-        Assert.Equal(SamplingDecision.RecordAndSample, never.ShouldSample(Parameters(sampledParent)).Decision);
-        Assert.Equal(SamplingDecision.Drop, always.ShouldSample(Parameters(unsampledParent)).Decision);
-        Assert.Equal(SamplingDecision.RecordAndSample, never.ShouldSample(Parameters(default, [new ActivityLink(unsampledParent), new ActivityLink(sampledParent)])).Decision);
-        Assert.Equal(SamplingDecision.Drop, never.ShouldSample(Parameters(default, [new ActivityLink(unsampledParent)])).Decision);
-        Assert.Equal(SamplingDecision.Drop, never.ShouldSample(Parameters(default)).Decision);
-        Assert.Equal(SamplingDecision.RecordAndSample, always.ShouldSample(Parameters(default)).Decision);
+        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(Parameters(sampledParent)).Decision);
+        Assert.Equal(SamplingDecision.Drop, sampler.ShouldSample(Parameters(unsampledParent, kind: ActivityKind.Server)).Decision);
+        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(Parameters(default, [new ActivityLink(unsampledParent), new ActivityLink(sampledParent)])).Decision);
+        Assert.Equal(SamplingDecision.Drop, sampler.ShouldSample(Parameters(default, [new ActivityLink(unsampledParent)])).Decision);
+        Assert.Equal(SamplingDecision.Drop, sampler.ShouldSample(Parameters(default)).Decision); // a root that is not a request
+        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(Parameters(default, kind: ActivityKind.Server)).Decision);
     }
 
-    private static SamplingParameters Parameters(ActivityContext parent, IEnumerable<ActivityLink>? links = null) =>
-        new(parent, ActivityTraceId.CreateRandom(), "span", ActivityKind.Internal, links: links);
+    private static SamplingParameters Parameters(ActivityContext parent, IEnumerable<ActivityLink>? links = null, ActivityKind kind = ActivityKind.Internal) =>
+        new(parent, ActivityTraceId.CreateRandom(), "span", kind, links: links);
+
+    [Theory]
+    [InlineData("/v1/topics/a", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 0.0, true)] // the caller sampled it
+    [InlineData("/v1/topics/a", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 1.0, false)] // the caller did not
+    [InlineData("/v1/topics/a/batch", null, 1.0, true)] // a new trace at ratio 1
+    [InlineData("/v1/topics/a", null, 0.0, false)] // a new trace at ratio 0
+    [InlineData("/v1/topics/a", "garbage", 0.0, false)] // an invalid header starts a new trace, at the ratio
+    [InlineData("/v1/admin/replay", null, 1.0, true)]
+    [InlineData("/v1/status", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1.0, false)]
+    [InlineData("/healthz", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1.0, false)]
+    [InlineData("/metrics", null, 1.0, false)]
+    public void a_request_is_traced_when_its_caller_sampled_it_or_it_starts_a_trace_within_the_ratio_and_never_a_probe(string path, string? traceParent, double ratio, bool traced)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Path = path;
+        if (traceParent is not null)
+        {
+            context.Request.Headers["traceparent"] = traceParent;
+        }
+
+        Assert.Equal(traced, RequestSpans.IsTraced(context.Request, ratio, out var caller));
+        if (traced)
+        {
+            Assert.Equal(traceParent is null ? default : Span, caller.SpanId); // a child of the caller's span, or a new trace
+        }
+    }
 
     [Theory]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", true)]
