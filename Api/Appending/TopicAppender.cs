@@ -182,7 +182,7 @@ internal sealed class TopicAppender : IDisposable
         /// <summary>With tracing on, the calling request's recorded span joins the links of the call that carries it.</summary>
         private static void LinkRequestLocked(TopicBatch batch)
         {
-            if (IngestTracing.On && Activity.Current is { Recorded: true } request)
+            if (IngestTracing.RecordedRequestSpan is { } request)
             {
                 batch.Link(request.Context);
             }

@@ -149,9 +149,7 @@ internal sealed class RequestAdmission(AccessControl access, BrowserRequests bro
     /// </summary>
     public static string? TraceParentOf(HttpContext context)
     {
-        // ASP.NET Core makes a request activity even without a tracer (for log scopes, continuing the caller's flags):
-        // it is this node's span only when a tracer here listens.
-        if (IngestTracing.On && IngestTracing.TraceParentOf(System.Diagnostics.Activity.Current) is { } own)
+        if (IngestTracing.TraceParentOf(IngestTracing.RecordedRequestSpan) is { } own)
         {
             return own;
         }

@@ -15,7 +15,7 @@ internal sealed class RequestHeaders
 {
     private static ReadOnlySpan<byte> IndexName => FrameHeaders.IdempotencyIndexUtf8;
 
-    private readonly byte[] _fixed; // the entries every record has, without the count
+    private readonly byte[] _block; // the count (rewritten per record), then the entries every record has
     private readonly int _count;
     private readonly bool _indexed;
 
@@ -43,8 +43,7 @@ internal sealed class RequestHeaders
             entries.Add(new(FrameHeaders.TraceParent, traceParent));
         }
 
-        var block = FrameHeaders.Encode(entries);
-        _fixed = block[2..];
+        _block = FrameHeaders.Encode(entries);
         _indexed = indexed && idempotencyKey is not null;
         _count = entries.Count + (_indexed ? 1 : 0);
     }
@@ -59,14 +58,14 @@ internal sealed class RequestHeaders
     public string? Scope { get; }
 
     /// <summary>The most bytes <see cref="WriteBlock"/> writes.</summary>
-    public int MaxBlockLength => 2 + _fixed.Length + (_indexed ? 1 + IndexName.Length + 2 + 10 : 0);
+    public int MaxBlockLength => _block.Length + (_indexed ? 1 + IndexName.Length + 2 + 10 : 0);
 
     /// <summary>Writes the header block of the record at <paramref name="index"/> of the request; returns its length.</summary>
     public int WriteBlock(Span<byte> destination, int index)
     {
+        _block.CopyTo(destination);
         BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)_count);
-        _fixed.CopyTo(destination[2..]);
-        var at = 2 + _fixed.Length;
+        var at = _block.Length;
         if (!_indexed)
         {
             return at;

@@ -120,14 +120,10 @@ internal sealed class SendPass
     /// <summary>The record's stored <c>traceparent</c>, for the delivery span to link to; null without one.</summary>
     private SentTrace? TraceOf(in RecordView record)
     {
-        if (!record.Headers.TryGet(FrameHeaders.TraceParentUtf8, out var stored) || stored.Length != 55)
-        {
-            return null;
-        }
-
-        Span<char> text = stackalloc char[55];
-        System.Text.Encoding.ASCII.GetChars(stored, text);
-        return IngestTracing.TryParse(text, out var context) ? new SentTrace(context, _context.Time.GetUtcNow()) : null;
+        return record.Headers.TryGet(FrameHeaders.TraceParentUtf8, out var stored)
+            && IngestTracing.TryParse(System.Text.Encoding.ASCII.GetString(stored), out var context)
+                ? new SentTrace(context, _context.Time.GetUtcNow())
+                : null;
     }
 }
 

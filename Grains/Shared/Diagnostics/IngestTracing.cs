@@ -22,42 +22,27 @@ public static class IngestTracing
     public static string? TraceParentOf(Activity? span) =>
         span is { Recorded: true, IdFormat: ActivityIdFormat.W3C } ? span.Id : null;
 
-    /// <summary>A valid <c>traceparent</c> (version 00, 55 characters, lower-case hex, ids not all zero) as a context.</summary>
-    public static bool TryParse(ReadOnlySpan<char> traceParent, out ActivityContext context)
+    /// <summary>
+    /// The current request's span when it is this node's own and recorded (tracing on, request sampled), else null;
+    /// not ASP.NET Core's activity, which exists without a tracer (for log scopes) and carries the caller's flags.
+    /// </summary>
+    public static Activity? RecordedRequestSpan =>
+        On && Activity.Current is { Recorded: true } span && span.Source == Source ? span : null;
+
+    /// <summary>A valid <c>traceparent</c> (<see cref="IsTraceParent"/>) as a context.</summary>
+    public static bool TryParse(string? traceParent, out ActivityContext context)
     {
         context = default;
-        if (!IsTraceParent(traceParent))
-        {
-            return false;
-        }
-
-        return ActivityContext.TryParse(traceParent.ToString(), null, isRemote: true, out context);
+        return IsTraceParent(traceParent) && ActivityContext.TryParse(traceParent, null, isRemote: true, out context);
     }
 
-    /// <summary>The shape W3C Trace Context gives version 00: <c>00-{32 hex}-{16 hex}-{2 hex}</c>.</summary>
-    public static bool IsTraceParent(ReadOnlySpan<char> value)
-    {
-        if (value.Length != 55 || value[0] != '0' || value[1] != '0' || value[2] != '-' || value[35] != '-' || value[52] != '-')
-        {
-            return false;
-        }
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 
-        return IsHex(value[3..35]) && IsHex(value[36..52]) && IsHex(value[53..55])
-            && value[3..35].ContainsAnyExcept('0') && value[36..52].ContainsAnyExcept('0');
-    }
-
-    private static bool IsHex(ReadOnlySpan<char> value)
-    {
-        foreach (var c in value)
-        {
-            if (c is not ((>= '0' and <= '9') or (>= 'a' and <= 'f')))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>The shape W3C Trace Context gives version 00: <c>00-{32 hex}-{16 hex}-{2 hex}</c>, lower case, ids not all zero.</summary>
+    public static bool IsTraceParent(ReadOnlySpan<char> value) =>
+        value.Length == 55 && value.StartsWith("00-") && value[35] == '-' && value[52] == '-'
+        && !value[3..35].ContainsAnyExcept(LowerHex) && !value[36..52].ContainsAnyExcept(LowerHex) && !value[53..55].ContainsAnyExcept(LowerHex)
+        && value[3..35].ContainsAnyExcept('0') && value[36..52].ContainsAnyExcept('0');
 
     /// <summary>
     /// A span of its own, linked to each of <paramref name="links"/>: it has no parent (one span serves many traces),
