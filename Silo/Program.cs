@@ -10,6 +10,7 @@ namespace Ingest.Silo;
 /// <c>dotnet run --project Silo</c>: the whole system on one machine (silo + HTTP API on 127.0.0.1:8080).
 /// <c>dotnet run --project Silo -- dump &lt;segment&gt;</c>: a segment's records as NDJSON.
 /// <c>dotnet run --project Silo -- dev-kafka</c>: the development Kafka broker on its own.
+/// <c>dotnet run --project Silo -- audit verify --topic T</c>: a running silo's audit of a topic beside what Kafka holds.
 /// </summary>
 public static class Program
 {
@@ -19,6 +20,8 @@ public static class Program
         {
             case "dump":
                 return DumpCommand.Run(args[1..], Console.Out, Console.Error);
+            case "audit":
+                return await AuditCommand.RunAsync(args[1..], Console.Out, Console.Error);
             case "dev-kafka":
                 return await DevKafkaCommand.RunAsync(args[1..], Console.Out, Console.Error);
             default:

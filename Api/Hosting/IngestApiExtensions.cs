@@ -47,6 +47,7 @@ public static class IngestApiExtensions
         services.AddSingleton<IngestHandler>();
         services.AddSingleton<Health.HealthEndpoints>();
         services.AddSingleton<Admin.ReplayEndpoints>();
+        services.AddSingleton<Admin.AuditEndpoints>();
         services.AddSingleton<Admin.ConfigEndpoints>();
         services.AddSingleton<Status.StatusEndpoints>();
         services.AddOptions<Admin.AdminOptions>().BindConfiguration(Admin.AdminOptions.SectionName);
@@ -132,6 +133,16 @@ public static class IngestApiExtensions
             .Body(json: true, "{\"topic\",\"date\"} (one UTC day) or {\"topic\",\"from\",\"to\"} (ingest times)", json).Produces<object>(StatusCodes.Status202Accepted).Problems(400, 409);
         Guarded(endpoints.MapGet("/v1/admin/replay/{id}", Wrap(admin.Guard(replay.Get))), "getReplay", "admin", "A replay's progress, summed over the silos")
             .Produces<object>(StatusCodes.Status200OK).Problems(404);
+        var audit = endpoints.ServiceProvider.GetRequiredService<Admin.AuditEndpoints>();
+        var window = new[] { ApiDescription.Query("from", "start of the window: an ISO 8601 time or date, UTC (default: 24 hours before to)"), ApiDescription.Query("to", "end of the window, exclusive; a date includes that day (default: the end of this hour)") };
+        Guarded(endpoints.MapGet("/v1/admin/audit/{topic}", Wrap(admin.Guard(audit.Get))), "getAudit", "admin", "A topic's records per UTC hour: accepted, stored, acknowledged by Kafka (offsets), pending, sent again; summed over the silos")
+            .Parameters(window).Produces<Admin.AuditAnswer>(StatusCodes.Status200OK).Problems(400);
+        if (audit.CanVerify)
+        {
+            Guarded(endpoints.MapGet("/v1/admin/audit/{topic}/verify", Wrap(admin.Guard(audit.Verify))), "verifyAudit", "admin", "The audit beside what Kafka holds: per hour found, missing and extra copies (silo hosts)")
+                .Parameters(window).Produces<object>(StatusCodes.Status200OK).Problems(400, 502);
+        }
+
         var config = endpoints.ServiceProvider.GetRequiredService<Admin.ConfigEndpoints>();
         Guarded(endpoints.MapGet("/v1/admin/config", Wrap(admin.Guard(config.Get))), "getConfig", "admin", "The cluster configuration and its version")
             .Produces<Ingest.Configuration.ClusterConfig>(StatusCodes.Status200OK);

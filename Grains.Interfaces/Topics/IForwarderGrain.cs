@@ -28,7 +28,36 @@ public interface IForwarderGrain : IGrainWithStringKey
     /// <summary>A replay's progress on this silo, or null if it never ran here.</summary>
     [Alias("replay-status")]
     Task<ReplayStatus?> GetReplay(string id);
+
+    /// <summary>This silo's audit of <paramref name="topic"/> (all its shards): the UTC hours in [<paramref name="fromMs"/>, <paramref name="toMs"/>) it holds records of.</summary>
+    [Alias("audit")]
+    Task<IReadOnlyList<AuditHour>> GetAudit(string topic, long fromMs, long toMs);
 }
+
+/// <summary>
+/// One UTC hour of one topic's records (by ingest time), as one silo counted them, or summed over the
+/// cluster: accepted (a commit wrote them and answered), stored (accepted plus those found on disk after a
+/// crash), acknowledged by Kafka (each record once, with the offsets per partition), and sent again.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ingest.audit-hour")]
+public sealed record AuditHour(
+    [property: Id(0)] long HourMs,
+    [property: Id(1)] long Accepted,
+    [property: Id(2)] long Stored,
+    [property: Id(3)] long Acked,
+    [property: Id(4)] long SentAgain,
+    [property: Id(5)] IReadOnlyList<AuditOffsets> Offsets)
+{
+    /// <summary>Stored and not acknowledged yet.</summary>
+    public long Pending => Stored - Acked;
+}
+
+/// <summary>The lowest and highest offset one hour's records got in one Kafka partition.</summary>
+[GenerateSerializer, Immutable, Alias("ingest.audit-offsets")]
+public sealed record AuditOffsets(
+    [property: Id(0)] int Partition,
+    [property: Id(1)] long First,
+    [property: Id(2)] long Last);
 
 /// <summary>How far one topic on one silo is shipped.</summary>
 [GenerateSerializer, Immutable, Alias("ingest.topic-forwarding-status")]

@@ -8,8 +8,10 @@ namespace Ingest.Forwarding;
 /// the reports it covers, at most every <c>Kafka:CheckpointInterval</c> while records flow (and at once
 /// at a segment's end, before the segment is retired). Acknowledged records not yet persisted would be
 /// sent again after a crash, so the owner counts them against the silo's record budget until then.
+/// <paramref name="beforeWrite"/> (the directory's audit) is written before each checkpoint, so the
+/// acknowledged position the audit keeps is never behind the checkpoint's.
 /// </summary>
-internal sealed class Checkpointer(string directory, bool fsync, TimeSpan interval, TimeProvider time)
+internal sealed class Checkpointer(string directory, bool fsync, TimeSpan interval, TimeProvider time, Action? beforeWrite = null)
 {
     private readonly CheckpointFile _file = new(directory);
     private long _persistedAt = long.MinValue;
@@ -58,6 +60,7 @@ internal sealed class Checkpointer(string directory, bool fsync, TimeSpan interv
             return 0;
         }
 
+        beforeWrite?.Invoke();
         _file.Save(Acked, fsync);
         Persisted = Acked;
         var covered = Unpersisted;

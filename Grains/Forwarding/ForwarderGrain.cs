@@ -12,7 +12,7 @@ namespace Ingest.Forwarding;
 /// </summary>
 [GrainType("ingest.forwarder")]
 [ForwarderPlacement]
-internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.DiskBudget budget, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
+internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.SegmentStore store, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
 {
     /// <summary>How long a stop lets delivery reports in flight arrive before checkpoints are persisted.</summary>
     internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
@@ -34,7 +34,7 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.DiskBudget
 
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
 
-    public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString(), budget));
+    public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString(), store.Budget));
 
     public Task<ReplayStatus> StartReplay(ReplayRequest request)
     {
@@ -47,6 +47,12 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.DiskBudget
     }
 
     public Task<ReplayStatus?> GetReplay(string id) => Task.FromResult(engine.GetReplay(id));
+
+    public Task<IReadOnlyList<AuditHour>> GetAudit(string topic, long fromMs, long toMs)
+    {
+        var rows = store.Audit.Read(topic, Audit.AuditClock.HourOf(fromMs), Audit.AuditClock.HourOf(toMs - 1) + 1);
+        return Task.FromResult<IReadOnlyList<AuditHour>>(rows.Select(r => r.Value.ToHour(r.Key)).ToArray());
+    }
 }
 
 /// <summary>Starts this silo's forwarding engine when the silo becomes active, and stops it first at shutdown.</summary>

@@ -24,8 +24,8 @@ internal interface IRecordSender
     /// <summary>Which producer records go to now; it changes when the producer is replaced.</summary>
     int Generation { get; }
 
-    /// <summary>Sends one record; its report arrives through <paramref name="entry"/> (unless the outcome says otherwise).</summary>
-    SendOutcome Send(string kafkaTopic, in RecordView record, InFlight entry);
+    /// <summary>Sends one record named <paramref name="id"/> (the <c>ingest-id</c> header; null: none); its report arrives through <paramref name="entry"/> (unless the outcome says otherwise).</summary>
+    SendOutcome Send(string kafkaTopic, in RecordView record, InFlight entry, byte[]? id);
 
     /// <summary>Makes sure <paramref name="kafkaTopic"/> exists where that is this node's business (the development broker).</summary>
     void EnsureTopic(string kafkaTopic);
@@ -38,8 +38,6 @@ internal interface IRecordSender
 /// </summary>
 internal sealed class KafkaSender(KafkaProducerHost producer, KafkaEndpoint endpoint) : IRecordSender
 {
-    public const string IngestTimeHeader = "ingest-time";
-
     public int Generation => producer.Generation;
 
     /// <summary>How long a replaced producer may still deliver what it holds before its records are resent.</summary>
@@ -47,14 +45,14 @@ internal sealed class KafkaSender(KafkaProducerHost producer, KafkaEndpoint endp
 
     public void EnsureTopic(string kafkaTopic) => endpoint.EnsureTopic(kafkaTopic);
 
-    public SendOutcome Send(string kafkaTopic, in RecordView record, InFlight entry)
+    public SendOutcome Send(string kafkaTopic, in RecordView record, InFlight entry, byte[]? id)
     {
         var message = new Message<byte[]?, byte[]>
         {
             Key = record.HasKey ? record.Key.ToArray() : null,
             Value = record.Value.ToArray(),
             Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
-            Headers = HeadersOf(record),
+            Headers = HeadersOf(record, id),
         };
         try
         {
@@ -72,10 +70,15 @@ internal sealed class KafkaSender(KafkaProducerHost producer, KafkaEndpoint endp
         }
     }
 
-    /// <summary>The <c>ingest-time</c> header, then the record's own headers (idempotency key, trace context) in their order.</summary>
-    private static Headers HeadersOf(in RecordView record)
+    /// <summary>The <c>ingest-time</c> and <c>ingest-id</c> headers, then the record's own headers (idempotency key, trace context) in their order.</summary>
+    private static Headers HeadersOf(in RecordView record, byte[]? id)
     {
-        var headers = new Headers { new Header(IngestTimeHeader, AsciiDigits(record.TimestampMs)) };
+        var headers = new Headers { new Header(KafkaHeaders.IngestTime, AsciiDigits(record.TimestampMs)) };
+        if (id is not null)
+        {
+            headers.Add(KafkaHeaders.IngestId, id);
+        }
+
         foreach (var header in record.Headers)
         {
             headers.Add(System.Text.Encoding.UTF8.GetString(header.Name), header.Value.ToArray());

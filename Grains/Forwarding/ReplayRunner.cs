@@ -83,7 +83,10 @@ internal sealed class ReplayRunner(
             () => job.File.KafkaTopic,
             RemoveLink,
             context,
-            new TopicProgress(job.File.Topic, null, countExisting: false, context.Instruments),
+            new TopicProgress(job.File.Topic, null, countExisting: false, context.Instruments)
+            {
+                Identity = Audit.RecordIdentity.OfReplay(store.Audit.NodeId, job.File.Segments.Select(s => s.Source).ToArray()),
+            },
             new ShipWindow(job.File.FromMs, job.File.ToMs),
             () =>
             {

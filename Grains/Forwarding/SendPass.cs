@@ -1,5 +1,6 @@
 using Ingest.Diagnostics;
 using Ingest.Records;
+using Ingest.Segments;
 
 namespace Ingest.Forwarding;
 
@@ -18,15 +19,20 @@ internal sealed class SendPass
     private readonly ShipWindow _shipWindow;
     private readonly Action _wake;
     private readonly BudgetPass _pass = new();
+    private readonly Audit.TopicAudit? _audit;
+    private readonly Audit.RecordIdentity? _identity;
     private long _lastSentAt;
 
-    public SendPass(ShippingContext context, SegmentFeed feed, AckWindow window, ShipWindow shipWindow, Action wake)
+    /// <param name="progress">The log's audit (records sent again are counted in it) and how its records are named.</param>
+    public SendPass(ShippingContext context, SegmentFeed feed, AckWindow window, ShipWindow shipWindow, Action wake, TopicProgress progress)
     {
         _context = context;
         _feed = feed;
         _window = window;
         _shipWindow = shipWindow;
         _wake = wake;
+        _audit = progress.Audit;
+        _identity = progress.Identity;
     }
 
     /// <summary>This log's place with the silo's budget; its turn gives it back (<see cref="InFlightBudget.EndTurn"/>).</summary>
@@ -49,6 +55,22 @@ internal sealed class SendPass
     }
 
     private FillEnd Send(string kafkaTopic)
+    {
+        // Records before where sending had got to are sent again (after a rewind or a restart): counted per hour.
+        var sentThrough = _audit?.SentThrough ?? default;
+        var reached = sentThrough;
+        Dictionary<long, long>? again = null;
+        try
+        {
+            return Send(kafkaTopic, sentThrough, ref reached, ref again);
+        }
+        finally
+        {
+            _audit?.Sent(reached, again);
+        }
+    }
+
+    private FillEnd Send(string kafkaTopic, Checkpoint sentThrough, ref Checkpoint reached, ref Dictionary<long, long>? again)
     {
         var settings = _context.Settings;
         var now = _context.Time.GetTimestamp();
@@ -95,7 +117,7 @@ internal sealed class SendPass
                 entry.Trace = TraceOf(record);
             }
 
-            switch (_context.Sender.Send(kafkaTopic, record, entry))
+            switch (_context.Sender.Send(kafkaTopic, record, entry, _identity?.Of(_feed.Segment, end)))
             {
                 case SendOutcome.QueueFull:
                     _window.Unsend();
@@ -105,6 +127,18 @@ internal sealed class SendPass
                 case SendOutcome.Failed:
                     _feed.Take(end);
                     return FillEnd.Caught; // the failed entry makes the next turn recover
+            }
+
+            var position = new Checkpoint(_feed.Segment, end);
+            if (position.CompareTo(sentThrough) <= 0)
+            {
+                again ??= [];
+                var hour = Audit.AuditClock.HourOf(record.TimestampMs);
+                again[hour] = again.GetValueOrDefault(hour) + 1;
+            }
+            else
+            {
+                reached = position;
             }
 
             _feed.Take(end);

@@ -51,8 +51,8 @@ internal sealed class TopicLog
         Segments = new KnownSegments(directory);
         _feed = new SegmentFeed(Segments, topic, context);
         _window = new AckWindow(context.Pool, () => Wake?.Invoke(this));
-        _send = new SendPass(context, _feed, _window, window, () => Wake?.Invoke(this));
-        _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time);
+        _send = new SendPass(context, _feed, _window, window, () => Wake?.Invoke(this), progress);
+        _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time, progress.Audit is { } audit ? audit.Persist : null);
         _backoff = new RetryBackoff(context.Settings.MaxRetryBackoff);
     }
 
@@ -169,6 +169,8 @@ internal sealed class TopicLog
             _context.Budget.ReleaseRecords(_checkpoint.Persist(force: true));
         }
 
+        _progress.Audit?.Persist();
+
         CloseReader();
     }
 
@@ -240,6 +242,7 @@ internal sealed class TopicLog
                 }
 
                 trace.Add(entry);
+                _progress.Audit?.Delivered(entry.Segment, entry.EndOffset, entry.TimestampMs, entry.Partition, entry.KafkaOffset);
                 records++;
                 bytes += entry.Bytes;
                 _context.Instruments.DeliveryLatency.Record((nowMs - entry.TimestampMs) / 1000.0, _progress.TopicTag);

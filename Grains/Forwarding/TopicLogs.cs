@@ -61,13 +61,18 @@ internal sealed class TopicLogs(
     private TopicLog Create(string topic)
     {
         var name = TopicShards.TopicOf(topic); // every shard ships to its topic; parsed once, not per read
+        var directory = Path.Combine(store.SegmentsRoot, topic);
         var log = new TopicLog(
             topic,
-            Path.Combine(store.SegmentsRoot, topic),
+            directory,
             () => config.Current.KafkaTopicFor(name),
             path => archive.Retire(topic, path),
             context,
-            new TopicProgress(topic, appendCounts.For(topic), _existingAtStart.Contains(topic), context.Instruments));
+            new TopicProgress(topic, appendCounts.For(topic), _existingAtStart.Contains(topic), context.Instruments)
+            {
+                Audit = store.Audit.For(topic, directory),
+                Identity = Audit.RecordIdentity.Of(store.Audit.NodeId, topic),
+            });
         scheduler.Add(log);
         return log;
     }

@@ -34,6 +34,12 @@ internal sealed class TopicProgress(string topic, AppendCount? appended, bool co
     /// <summary>Reports pending after the last turn.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>The directory's audit (null for a replay: its records are copies, counted where they were first stored).</summary>
+    public Audit.TopicAudit? Audit { get; init; }
+
+    /// <summary>Names each record sent (the <c>ingest-id</c> header); null sends none (tests).</summary>
+    public Audit.RecordIdentity? Identity { get; init; }
+
     /// <summary>Requests waiting for Kafka's acknowledgement of their records (<c>durability=kafka</c>).</summary>
     public AckWaiters Waiters { get; } = new();
 

@@ -1,3 +1,4 @@
+using Ingest.Audit;
 using Ingest.Configuration;
 using Ingest.Diagnostics;
 using Ingest.Forwarding;
@@ -32,6 +33,7 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<AppendCounts>();
         services.TryAddSingleton<DiskBudget>();
         services.TryAddSingleton<IDiskUsage>(sp => sp.GetRequiredService<DiskBudget>());
+        services.TryAddSingleton<Audit.AuditBook>();
         services.TryAddSingleton<SegmentStore>();
         services.TryAddSingleton<IStorageStatus>(sp => sp.GetRequiredService<SegmentStore>());
         services.TryAddSingleton<Archive.SegmentArchive>();
@@ -57,6 +59,7 @@ public static class IngestSiloBuilderExtensions
         services.AddOptions<DevKafkaOptions>().BindConfiguration(DevKafkaOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DevKafkaOptions>, DevKafkaOptionsValidator>());
         services.TryAddSingleton<KafkaEndpoint>();
+        services.TryAddSingleton<IAuditVerifier, AuditVerifier>();
         services.TryAddSingleton<KafkaProducerHost>();
         services.TryAddSingleton(ShippingContext.Create);
         services.TryAddSingleton<ForwardingScheduler>();

@@ -51,63 +51,22 @@ public readonly record struct Checkpoint(long Segment, long Offset) : IComparabl
 public sealed class CheckpointFile(string topicDirectory)
 {
     private const int LineLength = 80;
-    private static readonly string[] Names = [Checkpoint.FileName, Checkpoint.FileName + ".1"];
 
-    private long _sequence;
+    private readonly FilePair _files = new(topicDirectory, Checkpoint.FileName);
 
     /// <summary>The newest readable checkpoint of the two files, or null (and <paramref name="unreadable"/> if a file exists but neither reads).</summary>
-    public Checkpoint? Load(out bool unreadable)
-    {
-        Checkpoint? newest = null;
-        var newestSequence = -1L;
-        var found = false;
-        foreach (var name in Names)
-        {
-            string text;
-            try
-            {
-                text = File.ReadAllText(Path.Combine(topicDirectory, name));
-            }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                continue;
-            }
-
-            found = true;
-            if (TryParse(text, out var checkpoint, out var sequence) && sequence > newestSequence)
-            {
-                newest = checkpoint;
-                newestSequence = sequence;
-            }
-        }
-
-        _sequence = Math.Max(_sequence, newestSequence);
-        unreadable = found && newest is null;
-        return newest;
-    }
+    public Checkpoint? Load(out bool unreadable) =>
+        _files.TryLoad<Checkpoint>(TryParse, out var checkpoint, out unreadable) ? checkpoint : null;
 
     /// <summary>Writes <paramref name="checkpoint"/> over the older of the two files (and fsyncs it, and the directory when a file is new, under Fsync durability).</summary>
-    public void Save(Checkpoint checkpoint, bool fsync)
-    {
-        var sequence = ++_sequence;
-        var path = Path.Combine(topicDirectory, Names[sequence % 2]);
-        var body = string.Create(CultureInfo.InvariantCulture, $"{checkpoint.Segment} {checkpoint.Offset} {sequence}");
-        var line = $"{body} {Crc(body):x8}".PadRight(LineLength - 1) + "\n";
-        var created = !File.Exists(path);
-        using (var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read))
-        {
-            RandomAccess.Write(handle, Encoding.ASCII.GetBytes(line), 0);
-            if (fsync)
+    public void Save(Checkpoint checkpoint, bool fsync) =>
+        _files.Write(
+            sequence =>
             {
-                RandomAccess.FlushToDisk(handle);
-            }
-        }
-
-        if (fsync && created)
-        {
-            DirectorySync.Fsync(topicDirectory);
-        }
-    }
+                var body = string.Create(CultureInfo.InvariantCulture, $"{checkpoint.Segment} {checkpoint.Offset} {sequence}");
+                return $"{body} {Crc(body):x8}".PadRight(LineLength - 1) + "\n";
+            },
+            fsync);
 
     private static bool TryParse(string text, out Checkpoint checkpoint, out long sequence)
     {

@@ -1,3 +1,4 @@
+using Ingest.Audit;
 using Ingest.Diagnostics;
 using Ingest.Options;
 using Ingest.Segments;
@@ -23,12 +24,14 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
     private readonly IngestInstruments _instruments;
     private FileStream? _lock;
 
-    public SegmentStore(IOptions<IngestOptions> options, DiskBudget budget, ILogger<SegmentStore> logger, IngestInstruments instruments)
+    /// <param name="audit">The silo's audits (one is made when none is given: tools and tests).</param>
+    public SegmentStore(IOptions<IngestOptions> options, DiskBudget budget, ILogger<SegmentStore> logger, IngestInstruments instruments, AuditBook? audit = null)
     {
         _options = options.Value;
         _budget = budget;
         _logger = logger;
         _instruments = instruments;
+        Audit = audit ?? new AuditBook(options, TimeProvider.System);
         Root = _options.ResolveDataDirectory();
         SegmentsRoot = Path.Combine(Root, "segments");
     }
@@ -37,6 +40,12 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
     public const string ArchiveDirectoryName = "archive";
 
     public string Root { get; }
+
+    /// <summary>The disk budget of this data directory.</summary>
+    public DiskBudget Budget => _budget;
+
+    /// <summary>The audit of every topic directory of this data directory (kept beside the segments).</summary>
+    public AuditBook Audit { get; }
 
     public string SegmentsRoot { get; }
 
@@ -77,6 +86,7 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
         // The pid goes into a separate file: reading the locked file would need the lock.
         File.WriteAllText(Path.Combine(Root, OwnerFileName), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+        Audit.Open(Root, SegmentsRoot);
         var segments = 0;
         long bytes = 0;
         foreach (var topicDirectory in Directory.EnumerateDirectories(SegmentsRoot))
@@ -85,6 +95,9 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             {
                 RecoverAndSeal(active);
             }
+
+            // Records a crash left uncounted (written after the audit's last write) are counted as recovered.
+            Audit.Reconcile(Path.GetFileName(topicDirectory), topicDirectory);
 
             foreach (var file in Directory.EnumerateFiles(topicDirectory))
             {
@@ -133,9 +146,16 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
             lastSequence = Math.Max(lastSequence, checkpoint.Segment - 1);
         }
 
+        var recovered = false;
         foreach (var active in Directory.GetFiles(directory, "*" + SegmentFile.ActiveExtension))
         {
             RecoverAndSeal(active);
+            recovered = true;
+        }
+
+        if (recovered)
+        {
+            Audit.Reconcile(topic, directory);
         }
 
         return new TopicSegments(directory, lastSequence);
@@ -219,6 +239,11 @@ internal sealed class SegmentStore : IStorageStatus, IDisposable
 
     public void Dispose()
     {
+        if (IsOpen)
+        {
+            Audit.PersistAll();
+        }
+
         _lock?.Dispose();
         _lock = null;
     }

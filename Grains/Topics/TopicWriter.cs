@@ -27,6 +27,7 @@ internal sealed class TopicWriter
     private readonly Action<ActiveSegment> _opened;
     private readonly KeyValuePair<string, object?> _topicTag;
     private readonly AppendCount _appended;
+    private readonly Audit.TopicAudit _audit;
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
     private List<PendingAppend> _committing = [];
@@ -44,6 +45,7 @@ internal sealed class TopicWriter
         _opened = opened;
         _topicTag = shared.Instruments.TagFor(topic);
         _appended = shared.AppendCounts.For(topic);
+        _audit = shared.Audit.For(topic, segments.Directory);
     }
 
     /// <summary>The topic's segment directory on this silo.</summary>
@@ -307,6 +309,8 @@ internal sealed class TopicWriter
             {
                 await Task.Run(active.FlushToDisk);
             }
+
+            _audit.Accepted(_parts, active.Sequence, active.Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -328,6 +332,7 @@ internal sealed class TopicWriter
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
         _shared.Events.Appended(_topic, active.Sequence, active.Length);
+        _audit.PersistIfDue();
         if (policy.DueBySize(active.Length))
         {
             Seal(SealReason.Size);

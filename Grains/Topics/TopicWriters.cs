@@ -42,6 +42,9 @@ internal sealed class TopicWriters(
 
     public AppendCounts AppendCounts => appendCounts;
 
+    /// <summary>The audits of this silo's topic directories: a commit counts what it wrote.</summary>
+    public Audit.AuditBook Audit => store.Audit;
+
     /// <summary>The Ingest clock: segment creation times, rotation deadlines.</summary>
     public TimeProvider Clock => clock;
 

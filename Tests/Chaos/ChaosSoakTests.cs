@@ -46,6 +46,7 @@ public sealed class ChaosSoakTests : IAsyncLifetime
         await using var api = HostProcess.Start("Api", _cluster.FrontendEnvironment());
         var log = new List<string>();
         var clock = Stopwatch.StartNew();
+        var started = DateTimeOffset.UtcNow;
         try
         {
             await Task.WhenAll(silos[0]!.WaitReadyAsync(), silos[1]!.WaitReadyAsync(), api.WaitReadyAsync());
@@ -124,10 +125,18 @@ public sealed class ChaosSoakTests : IAsyncLifetime
                 Assert.Empty(Directory.GetFiles(Path.Combine(root, "segments"), "*.seg", SearchOption.AllDirectories));
             }
 
+            // The audit agrees, through kills and outages: verify finds every record the cluster counted as
+            // acknowledged, and its copies are the duplicates an independent consumer counts by the test's own ids.
+            var audited = new List<string>();
+            foreach (var topic in Topics)
+            {
+                audited.Add(await AssertAuditAgreesAsync(silos[0]!.Http, client, topic, _cluster.Ledgers[topic], started));
+            }
+
             var refused = _cluster.Ledgers.Values.Sum(l => l.Refused);
             TestContext.Current.SendDiagnosticMessage(
                 $"chaos soak, {rounds} round(s) in {clock.Elapsed:mm\\:ss}: {total} records got 202 (all in Kafka), {refused} requests got 503, {duplicates} duplicates in Kafka; " +
-                string.Join(" | ", log));
+                string.Join(" | ", log) + "; audit: " + string.Join(" | ", audited));
         }
         finally
         {
@@ -136,6 +145,35 @@ public sealed class ChaosSoakTests : IAsyncLifetime
                 await silo.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// <c>audit verify</c> (asked of a silo) reports nothing missing or pending; what it found and the copies it
+    /// counted by <c>ingest-id</c> are what a full read counts by the test's ids; the cluster stored every record
+    /// answered 202 (and those of 503s a kill cut short, which ship too). Returns a summary line.
+    /// </summary>
+    private async Task<string> AssertAuditAgreesAsync(HttpClient silo, HttpClient frontend, string topic, Ledger ledger, DateTimeOffset started)
+    {
+        var window = $"from={Uri.EscapeDataString(started.AddHours(-1).ToString("o"))}&to={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddHours(1).ToString("o"))}";
+        var response = await silo.GetAsync($"/v1/admin/audit/{topic}/verify?{window}");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        var verified = JsonDocument.Parse(body).RootElement;
+        var hours = verified.GetProperty("hours").EnumerateArray().ToList();
+        Assert.True(verified.GetProperty("missing").GetInt64() == 0 && verified.GetProperty("pending").GetInt64() == 0, $"{topic}: verify reports nothing missing or pending: {body}");
+
+        var all = KafkaTestClient.ReadAll(_cluster.Kafka.BootstrapServers, topic, (int)verified.GetProperty("messagesRead").GetInt64(), TimeSpan.FromSeconds(60));
+        var byTestId = all.GroupBy(m => JsonDocument.Parse(m.Value).RootElement.GetProperty("id").GetString()).ToList();
+        Assert.Equal(byTestId.Count, hours.Sum(h => h.GetProperty("found").GetInt64()));
+        Assert.Equal(all.Count - byTestId.Count, verified.GetProperty("extraCopies").GetInt64());
+        Assert.All(all, m => Assert.True(m.Headers.ContainsKey("ingest-id"), "every message carries its ingest-id"));
+
+        var audit = JsonDocument.Parse(await frontend.GetStringAsync($"/v1/admin/audit/{topic}?{window}")).RootElement.GetProperty("total"); // through the frontend, summed over both silos
+        var stored = audit.GetProperty("stored").GetInt64();
+        Assert.Equal(byTestId.Count, stored);
+        Assert.Equal(stored, audit.GetProperty("acked").GetInt64());
+        Assert.True(stored >= ledger.Count, $"{topic}: the cluster stored {stored}, at least the {ledger.Count} records answered 202");
+        return $"{topic}: {stored} stored ({audit.GetProperty("accepted").GetInt64()} counted as answered), {verified.GetProperty("extraCopies").GetInt64()} copies, {audit.GetProperty("sentAgain").GetInt64()} sent again";
     }
 
     /// <summary>Messages the silos' producers sent beyond the records Kafka acknowledged: retries.</summary>

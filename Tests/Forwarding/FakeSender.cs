@@ -36,7 +36,7 @@ internal sealed class FakeSender : IRecordSender
     /// <summary>Values of the records sent, in the order sent.</summary>
     public IReadOnlyList<string> Values => [.. All.Select(s => s.Value)];
 
-    public SendOutcome Send(string kafkaTopic, in RecordView record, InFlight entry)
+    public SendOutcome Send(string kafkaTopic, in RecordView record, InFlight entry, byte[]? id)
     {
         if (QueueFull)
         {
@@ -45,7 +45,10 @@ internal sealed class FakeSender : IRecordSender
 
         lock (_gate)
         {
-            _sent.Add(new Sent(kafkaTopic, record.HasKey ? Encoding.UTF8.GetString(record.Key) : null, Encoding.UTF8.GetString(record.Value), entry, Generation));
+            _sent.Add(new Sent(kafkaTopic, record.HasKey ? Encoding.UTF8.GetString(record.Key) : null, Encoding.UTF8.GetString(record.Value), entry, Generation)
+            {
+                Id = id is null ? null : Encoding.ASCII.GetString(id),
+            });
         }
 
         return SendOutcome.Sent;
@@ -53,24 +56,34 @@ internal sealed class FakeSender : IRecordSender
 
     public void EnsureTopic(string kafkaTopic) => TopicsEnsured.Add(kafkaTopic);
 
-    /// <summary>Answers the sends at <paramref name="indexes"/> (in send order) with success.</summary>
+    /// <summary>Answers the sends at <paramref name="indexes"/> (in send order) with success: partition 0, the send's index as its offset.</summary>
     public void Deliver(params int[] indexes)
     {
         foreach (var index in indexes)
         {
-            All[index].Entry.OnDelivered(new DeliveryReport<byte[]?, byte[]> { Error = new Error(ErrorCode.NoError) });
+            All[index].Entry.OnDelivered(Success(index));
         }
     }
 
-    /// <summary>Answers every send not answered yet with success.</summary>
+    /// <summary>Answers every send not answered yet with success (as <see cref="Deliver"/>).</summary>
     public void DeliverAll()
     {
-        foreach (var sent in All.Where(s => !s.Answered))
+        var all = All;
+        for (var i = 0; i < all.Count; i++)
         {
-            sent.Answered = true;
-            sent.Entry.OnDelivered(new DeliveryReport<byte[]?, byte[]> { Error = new Error(ErrorCode.NoError) });
+            if (!all[i].Answered)
+            {
+                all[i].Answered = true;
+                all[i].Entry.OnDelivered(Success(i));
+            }
         }
     }
+
+    private static DeliveryReport<byte[]?, byte[]> Success(int index) => new()
+    {
+        Error = new Error(ErrorCode.NoError),
+        TopicPartitionOffset = new TopicPartitionOffset("fake", new Partition(0), new Offset(index)),
+    };
 
     public void Fail(int index, string reason = "Broker: Not enough in-sync replicas") =>
         All[index].Entry.OnDelivered(new DeliveryReport<byte[]?, byte[]> { Error = new Error(ErrorCode.NotEnoughReplicas, reason) });
@@ -86,5 +99,8 @@ internal sealed class FakeSender : IRecordSender
     internal sealed record Sent(string Topic, string? Key, string Value, InFlight Entry, int Generation)
     {
         public bool Answered { get; set; }
+
+        /// <summary>The <c>ingest-id</c> header it was sent with, or null.</summary>
+        public string? Id { get; init; }
     }
 }

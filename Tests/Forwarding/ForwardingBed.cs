@@ -52,10 +52,27 @@ internal sealed class ForwardingBed : IDisposable
 
     public int Wakes;
 
-    /// <summary>A log over the bed's directory; its wake-ups are counted (no scheduler).</summary>
-    public TopicLog NewLog(ShipWindow window = default, Action? finished = null)
+    /// <summary>The audits of the bed's directory (as the silo's store keeps them); a new book reads the files again, as after a restart.</summary>
+    public Ingest.Audit.AuditBook AuditBook { get; private set; } = null!;
+
+    /// <summary>The audit of the bed's directory in <see cref="AuditBook"/>.</summary>
+    public Ingest.Audit.TopicAudit Audit => AuditBook.For("orders", Directory);
+
+    /// <summary>A log over the bed's directory; its wake-ups are counted (no scheduler). With <paramref name="audit"/>, it counts into <see cref="Audit"/> (a new book: what a restart reads) and names its records.</summary>
+    public TopicLog NewLog(ShipWindow window = default, Action? finished = null, bool audit = false)
     {
-        var log = new TopicLog("orders", Directory, () => "orders.v1", Retire, Context, new TopicProgress("orders", new AppendCount(), countExisting: true, Instruments), window, finished);
+        var progress = new TopicProgress("orders", new AppendCount(), countExisting: true, Instruments);
+        if (audit)
+        {
+            AuditBook = new Ingest.Audit.AuditBook(Microsoft.Extensions.Options.Options.Create(new IngestOptions()), Clock);
+            progress = new TopicProgress("orders", new AppendCount(), countExisting: true, Instruments)
+            {
+                Audit = Audit,
+                Identity = Ingest.Audit.RecordIdentity.Of("0123456789abcdef", "orders"),
+            };
+        }
+
+        var log = new TopicLog("orders", Directory, () => "orders.v1", Retire, Context, progress, window, finished);
         log.Wake = _ => Interlocked.Increment(ref Wakes);
         return log;
     }

@@ -1,0 +1,275 @@
+using System.Buffers.Binary;
+using Ingest.Records;
+using Ingest.Segments;
+
+namespace Ingest.Audit;
+
+/// <summary>
+/// The audit of one topic directory on this silo (a topic or a shard of one): per UTC hour of ingest time,
+/// records stored (accepted by a commit, or recovered from disk after a crash), acknowledged by Kafka (with
+/// the offsets), and sent again. Each count is tied to a position in the directory's segments and counts a
+/// record only past it, so a record is counted once whatever is resent, replayed or recovered.
+/// <para>
+/// Three threads touch it — the topic grain's commits, the forwarder's turns and an audit query — so it keeps a
+/// small lock, taken per commit, per delivery report reaped and per send pass, never per byte. In memory it
+/// holds only what changed since the last write (a few rows); the hours live in the file (<see cref="AuditFile"/>),
+/// written at most every <see cref="PersistInterval"/> while records flow, before each checkpoint, and at a stop.
+/// </para>
+/// </summary>
+internal sealed class TopicAudit
+{
+    /// <summary>How often a topic grain's commits write the audit while no checkpoint does (e.g. Kafka is down).</summary>
+    public static readonly TimeSpan PersistInterval = TimeSpan.FromSeconds(1);
+
+    private readonly AuditFile _file;
+    private readonly AuditBook _book;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, AuditRow> _delta = [];
+    private Checkpoint _stored;
+    private Checkpoint _acked;
+    private Checkpoint _sent;
+    private bool _dirty;
+    private long _persistedAt;
+
+    public TopicAudit(string key, string directory, AuditBook book)
+    {
+        Key = key;
+        _book = book;
+        _file = new AuditFile(directory);
+        var state = _file.Load();
+        _stored = state.StoredThrough;
+        _acked = state.AckedThrough;
+        _sent = state.SentThrough;
+        _persistedAt = book.Time.GetTimestamp();
+    }
+
+    /// <summary>The topic or shard key (the directory's name).</summary>
+    public string Key { get; }
+
+    public string Directory => _file.Directory;
+
+    /// <summary>A commit wrote <paramref name="frames"/> (one part per append) into <paramref name="segment"/>, ending at byte <paramref name="end"/>: counted as accepted.</summary>
+    public void Accepted(List<ReadOnlyMemory<byte>> frames, long segment, long end)
+    {
+        lock (_lock)
+        {
+            var at = new Checkpoint(segment, end);
+            if (at.CompareTo(_stored) <= 0)
+            {
+                return;
+            }
+
+            foreach (var part in frames)
+            {
+                CountAccepted(part.Span);
+            }
+
+            _stored = at;
+            _dirty = true;
+        }
+    }
+
+    /// <summary>
+    /// At a start: counts as recovered every record of <paramref name="segments"/> (sequence and path, oldest
+    /// first, sealed) past the stored position — records written before a crash whose count was not yet written.
+    /// </summary>
+    public long Reconcile(IEnumerable<(long Sequence, string Path)> segments)
+    {
+        long found = 0;
+        lock (_lock)
+        {
+            foreach (var (sequence, path) in segments)
+            {
+                if (sequence < _stored.Segment)
+                {
+                    continue;
+                }
+
+                var from = sequence == _stored.Segment ? Math.Max(_stored.Offset, SegmentFile.HeaderSize) : SegmentFile.HeaderSize;
+                using var cursor = SegmentCursor.Open(path, from, bufferSize: 1 << 16);
+                while (cursor.Next(out var record, out _) == CursorStep.Record)
+                {
+                    Row(AuditClock.HourOf(record.TimestampMs)).Recovered++;
+                    found++;
+                }
+
+                _stored = new Checkpoint(sequence, Math.Max(from, cursor.Position));
+            }
+
+            _dirty |= found > 0;
+        }
+
+        if (found > 0)
+        {
+            Persist();
+        }
+
+        return found;
+    }
+
+    /// <summary>A delivery report reaped for the record ending at <paramref name="end"/> of <paramref name="segment"/>.</summary>
+    public void Delivered(long segment, long end, long timestampMs, int partition, long offset)
+    {
+        lock (_lock)
+        {
+            var at = new Checkpoint(segment, end);
+            if (at.CompareTo(_acked) <= 0)
+            {
+                return; // acknowledged before (a resend): counted once
+            }
+
+            _acked = at;
+            Row(AuditClock.HourOf(timestampMs)).Delivered(partition, offset);
+            _dirty = true;
+        }
+    }
+
+    /// <summary>Where sending had got to (records before it were sent at least once).</summary>
+    public Checkpoint SentThrough
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sent;
+            }
+        }
+    }
+
+    /// <summary>The end of a send pass: records sent again per hour, and how far sending got.</summary>
+    public void Sent(Checkpoint through, Dictionary<long, long>? again)
+    {
+        lock (_lock)
+        {
+            if (through.CompareTo(_sent) > 0)
+            {
+                _sent = through;
+                _dirty = true;
+            }
+
+            if (again is null)
+            {
+                return;
+            }
+
+            foreach (var (hour, records) in again)
+            {
+                Row(hour).SentAgain += records;
+            }
+
+            _dirty = true;
+        }
+    }
+
+    /// <summary>Writes the file if the interval since the last write has passed and something changed.</summary>
+    public void PersistIfDue()
+    {
+        if (Volatile.Read(ref _dirty) && _book.Time.GetElapsedTime(Volatile.Read(ref _persistedAt)) >= PersistInterval)
+        {
+            Persist();
+        }
+    }
+
+    /// <summary>Merges what changed into the file (dropping hours older than the audit's retention).</summary>
+    public void Persist()
+    {
+        lock (_lock)
+        {
+            if (!_dirty)
+            {
+                return;
+            }
+
+            var state = _file.Load();
+            foreach (var (hour, row) in _delta)
+            {
+                if (state.Hours.TryGetValue(hour, out var kept))
+                {
+                    kept.Add(row);
+                }
+                else
+                {
+                    state.Hours[hour] = row;
+                }
+            }
+
+            var oldest = _book.OldestHour();
+            foreach (var hour in state.Hours.Keys.TakeWhile(h => h < oldest).ToList())
+            {
+                state.Hours.Remove(hour);
+            }
+
+            state.StoredThrough = _stored;
+            state.AckedThrough = _acked;
+            state.SentThrough = _sent;
+            _file.Save(state, _book.Fsync);
+            _delta.Clear();
+            _dirty = false;
+            Volatile.Write(ref _persistedAt, _book.Time.GetTimestamp());
+        }
+    }
+
+    /// <summary>The hours in [<paramref name="fromHour"/>, <paramref name="toHour"/>): the file's rows plus what is not written yet.</summary>
+    public SortedDictionary<long, AuditRow> Read(long fromHour, long toHour)
+    {
+        lock (_lock)
+        {
+            var rows = new SortedDictionary<long, AuditRow>();
+            foreach (var (hour, row) in _file.Load().Hours)
+            {
+                if (hour >= fromHour && hour < toHour)
+                {
+                    rows[hour] = row;
+                }
+            }
+
+            foreach (var (hour, row) in _delta)
+            {
+                if (hour >= fromHour && hour < toHour)
+                {
+                    if (rows.TryGetValue(hour, out var kept))
+                    {
+                        kept.Add(row);
+                    }
+                    else
+                    {
+                        rows[hour] = row.Copy();
+                    }
+                }
+            }
+
+            return rows;
+        }
+    }
+
+    private AuditRow Row(long hour)
+    {
+        if (!_delta.TryGetValue(hour, out var row))
+        {
+            _delta[hour] = row = new AuditRow();
+        }
+
+        return row;
+    }
+
+    /// <summary>Counts each frame of <paramref name="frames"/> into its hour (a commit's frames were checked when queued).</summary>
+    private void CountAccepted(ReadOnlySpan<byte> frames)
+    {
+        var hour = long.MinValue;
+        AuditRow? row = null;
+        var at = 0;
+        while (frames.Length - at >= RecordFrame.Overhead)
+        {
+            var body = (int)BinaryPrimitives.ReadUInt32LittleEndian(frames[at..]);
+            var frameHour = AuditClock.HourOf(BinaryPrimitives.ReadInt64LittleEndian(frames[(at + RecordFrame.HeaderSize)..]));
+            if (frameHour != hour || row is null)
+            {
+                hour = frameHour;
+                row = Row(hour);
+            }
+
+            row.Accepted++;
+            at += RecordFrame.HeaderSize + body;
+        }
+    }
+}

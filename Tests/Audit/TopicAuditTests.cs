@@ -1,0 +1,177 @@
+using System.Text;
+using Ingest.Audit;
+using Ingest.Forwarding;
+using Ingest.Options;
+using Ingest.Records;
+using Ingest.Segments;
+using Ingest.Tests.Forwarding;
+using Ingest.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ingest.Tests.Audit;
+
+/// <summary>
+/// The audit of one topic directory, with a fake Kafka and a fake clock: what decides that a record is
+/// counted once — as accepted, recovered, acknowledged or sent again — whatever is resent or restarted.
+/// </summary>
+public sealed class TopicAuditTests : IDisposable
+{
+    private static readonly long Hour10 = AuditClock.HourOf(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds());
+
+    private readonly ForwardingBed _bed = new();
+
+    public void Dispose() => _bed.Dispose();
+
+    [Fact]
+    public void a_resent_record_is_acknowledged_once_and_counted_as_sent_again_with_the_offsets_of_its_hour()
+    {
+        _bed.Append(1, "a", "b", "c", "d");
+        var log = _bed.NewLog(audit: true);
+        log.Serve();
+        _bed.Sender.Deliver(0);
+        _bed.Sender.Fail(1);
+        _bed.Sender.Deliver(2, 3);
+        log.Serve();
+        _bed.Clock.Advance(TimeSpan.FromMilliseconds(100));
+        log.Serve(); // b, c and d again
+        _bed.Sender.Deliver(4, 5, 6);
+        log.Serve();
+        log.Close();
+
+        var row = Assert.Single(NewBook().For("orders", _bed.Directory).Read(Hour10, Hour10 + 1)).Value;
+        Assert.Equal(4, row.Acked);
+        Assert.Equal(3, row.SentAgain);
+        Assert.Equal([new PartitionRange(0, 0, 6)], row.Ranges!); // a at offset 0, the resent d at 6
+    }
+
+    [Fact]
+    public void after_a_crash_between_the_audit_and_the_checkpoint_the_records_sent_again_are_not_acknowledged_twice()
+    {
+        _bed.Append(1, "a", "b", "c");
+        var log = _bed.NewLog(audit: true);
+        log.Serve();
+        _bed.Sender.DeliverAll();
+        log.Serve();
+        log.Close();
+        var afterA = new Checkpoint(1, SegmentFile.HeaderSize + RecordFrame.SizeOf(0, 1));
+        afterA.Save(_bed.Directory, fsync: false); // the crash came after the audit's write and before the checkpoint's: only a is covered
+
+        _bed.Sender.Clear();
+        var restarted = _bed.NewLog(audit: true); // a new book: reads the audit file as a restart does
+        restarted.Serve();
+        Assert.Equal(["b", "c"], _bed.Sender.Values);
+        _bed.Sender.DeliverAll();
+        restarted.Serve();
+        restarted.Close();
+
+        var row = Assert.Single(NewBook().For("orders", _bed.Directory).Read(Hour10, Hour10 + 1)).Value;
+        Assert.Equal(3, row.Acked);
+        Assert.Equal(2, row.SentAgain);
+    }
+
+    [Fact]
+    public void every_record_is_sent_with_an_id_naming_node_shard_segment_and_end_and_a_copy_carries_the_same_id()
+    {
+        _bed.Append(1, "a", "b");
+        var log = _bed.NewLog(audit: true);
+        log.Serve();
+        _bed.Sender.Fail(0);
+        _bed.Sender.Deliver(1);
+        log.Serve();
+        _bed.Clock.Advance(TimeSpan.FromMilliseconds(100));
+        log.Serve();
+
+        var endOfA = SegmentFile.HeaderSize + RecordFrame.SizeOf(0, 1);
+        var ids = _bed.Sender.All.Select(s => s.Id).ToArray();
+        Assert.Equal([$"0123456789abcdef-0-1-{endOfA}", $"0123456789abcdef-0-1-{2 * endOfA - SegmentFile.HeaderSize}"], ids[..2]);
+        Assert.Equal(ids[..2], ids[2..]);
+    }
+
+    [Fact]
+    public void a_commit_counts_each_record_in_the_hour_of_its_ingest_time_and_only_once()
+    {
+        using var directory = new TempDirectory("ingest-audit");
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 10, 59, 59, TimeSpan.Zero));
+        var audit = NewBook(clock).For("orders", directory.Path);
+        var frames = Frames(clock, "a", "b");
+        clock.Advance(TimeSpan.FromSeconds(2)); // 11:00:01
+        var later = Frames(clock, "c");
+
+        audit.Accepted([frames, later], segment: 1, end: 100);
+        audit.Accepted([later], segment: 1, end: 100); // the same position again: not counted
+
+        var rows = audit.Read(Hour10, Hour10 + 2);
+        Assert.Equal(2, rows[Hour10].Accepted);
+        Assert.Equal(1, rows[Hour10 + 1].Accepted);
+    }
+
+    [Fact]
+    public void records_written_after_the_last_audit_write_are_counted_as_recovered_at_the_next_start_and_nothing_before_them_twice()
+    {
+        _bed.Append(1, "a", "b");
+        var (sequence, _) = _bed.Seal();
+        var audit = NewBook().For("orders", _bed.Directory);
+        var endOfA = SegmentFile.HeaderSize + RecordFrame.SizeOf(0, 1);
+        audit.Accepted([Frames(_bed.Clock, "a")], sequence, endOfA); // a was answered; b was written, then the process died
+        audit.Persist();
+        _bed.Append(2, "c");
+        _bed.Seal();
+
+        var book = NewBook(); // the restart
+        var recovered = book.Reconcile("orders", _bed.Directory);
+
+        Assert.Equal(2, recovered); // b and c
+        var row = Assert.Single(book.For("orders", _bed.Directory).Read(Hour10, Hour10 + 1)).Value;
+        Assert.Equal((1, 2, 3), (row.Accepted, row.Recovered, row.Stored));
+        Assert.Equal(0, NewBook().Reconcile("orders", _bed.Directory)); // written: a third start finds nothing new
+    }
+
+    [Fact]
+    public void a_write_of_the_audit_cut_short_is_ignored_and_the_one_before_it_is_read_with_its_own_positions()
+    {
+        var audit = NewBook().For("orders", _bed.Directory);
+        audit.Delivered(1, 100, _bed.Clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 7);
+        audit.Persist(); // audit.1
+        audit.Delivered(1, 200, _bed.Clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 8);
+        audit.Persist(); // audit, the newer
+        var newer = Path.Combine(_bed.Directory, AuditFile.FileName);
+        File.WriteAllBytes(newer, File.ReadAllBytes(newer)[..^10]);
+
+        var state = new AuditFile(_bed.Directory).Load();
+        Assert.Equal(new Checkpoint(1, 100), state.AckedThrough);
+        Assert.Equal(1, state.Hours[Hour10].Acked);
+    }
+
+    [Fact]
+    public void hours_older_than_the_archive_retention_and_a_day_are_dropped_when_the_audit_is_written()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero));
+        var book = new AuditBook(Microsoft.Extensions.Options.Options.Create(new IngestOptions { RetentionDays = 1 }), clock);
+        var audit = book.For("orders", _bed.Directory);
+        audit.Delivered(1, 100, clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 1);
+        audit.Persist();
+        clock.Advance(TimeSpan.FromDays(2) + TimeSpan.FromHours(1));
+        audit.Delivered(1, 200, clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 2);
+        audit.Persist();
+
+        var hours = new AuditFile(_bed.Directory).Load().Hours.Keys;
+        Assert.Equal([Hour10 + 49], hours);
+    }
+
+    private AuditBook NewBook(TimeProvider? clock = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(new IngestOptions()), clock ?? _bed.Clock);
+
+    private static ReadOnlyMemory<byte> Frames(TimeProvider clock, params string[] values)
+    {
+        var frames = new List<byte>();
+        foreach (var value in values)
+        {
+            var bytes = Encoding.UTF8.GetBytes(value);
+            var frame = new byte[RecordFrame.SizeOf(0, bytes.Length)];
+            RecordFrame.Write(frame, clock.GetUtcNow().ToUnixTimeMilliseconds(), [], false, bytes);
+            frames.AddRange(frame);
+        }
+
+        return frames.ToArray();
+    }
+}
