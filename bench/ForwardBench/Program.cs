@@ -138,7 +138,13 @@ static async Task<double> RunShipperAsync(MockKafkaCluster broker, string topic,
             new InFlightBudget(kafka.Value.MaxInFlightRecords, kafka.Value.MaxInFlightBytes), new InFlightPool(kafka.Value.MaxInFlightRecords),
             new ForwardingSettings(kafka.Value.CheckpointInterval, kafka.Value.MaxRetryBackoff, Fsync: false),
             instruments, NullLogger.Instance, TimeProvider.System);
-        var progress = new TopicProgress(topic, null, countExisting: false, instruments);
+        // As a silo's topic log: counted in the topic directory's audit, each record named by an ingest-id header.
+        var audits = new Ingest.Audit.AuditBook(Options.Create(new Ingest.Options.IngestOptions()), TimeProvider.System);
+        var progress = new TopicProgress(topic, null, countExisting: false, instruments)
+        {
+            Audit = audits.For(topic, directory),
+            Identity = Ingest.Audit.RecordIdentity.Of("0123456789abcdef", topic),
+        };
         var log = new TopicLog(topic, directory, () => topic, Retire, context, progress);
         var clock = Stopwatch.StartNew();
         await using var scheduler = new ForwardingScheduler(context);
