@@ -48,6 +48,7 @@ public static class IngestApiExtensions
         services.AddSingleton<Health.HealthEndpoints>();
         services.AddSingleton<Admin.ReplayEndpoints>();
         services.AddSingleton<Admin.AuditEndpoints>();
+        services.AddSingleton<Admin.NodeEndpoints>();
         services.AddSingleton<Admin.ConfigEndpoints>();
         services.AddSingleton<Status.StatusEndpoints>();
         services.AddOptions<Admin.AdminOptions>().BindConfiguration(Admin.AdminOptions.SectionName);
@@ -143,6 +144,11 @@ public static class IngestApiExtensions
                 .Parameters(window).Produces<object>(StatusCodes.Status200OK).Problems(400, 502);
         }
 
+        var nodes = endpoints.ServiceProvider.GetRequiredService<Admin.NodeEndpoints>();
+        Guarded(endpoints.MapPost("/v1/admin/nodes/{silo}/drain", Wrap(admin.Guard(nodes.Drain))), "drainNode", "admin", "Drain a silo: no new topics, its topics handed over, its disk shipped; /v1/status says when it is drained")
+            .Produces<Admin.DrainAnswer>(StatusCodes.Status202Accepted).Problems(400, 404, 409);
+        Guarded(endpoints.MapDelete("/v1/admin/nodes/{silo}/drain", Wrap(admin.Guard(nodes.Undrain))), "undrainNode", "admin", "Take a drained silo back: it takes work again")
+            .Produces<Admin.DrainAnswer>(StatusCodes.Status200OK).Problems(400, 404, 409);
         var config = endpoints.ServiceProvider.GetRequiredService<Admin.ConfigEndpoints>();
         Guarded(endpoints.MapGet("/v1/admin/config", Wrap(admin.Guard(config.Get))), "getConfig", "admin", "The cluster configuration and its version")
             .Produces<Ingest.Configuration.ClusterConfig>(StatusCodes.Status200OK);

@@ -55,6 +55,12 @@ public sealed class ClusterSettings
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>
+    /// Whether a silo that is stopped (SIGTERM) first drains itself (topics handed over to the other silos, its
+    /// disk shipped to Kafka) for up to two thirds of <see cref="ShutdownTimeout"/>: for scale-down. Default false.
+    /// </summary>
+    public bool DrainOnShutdown { get; set; }
+
     public string ClusterId { get; set; } = "ingest";
 
     public string ServiceId { get; set; } = "ingest";

@@ -58,6 +58,14 @@ public sealed record ClusterConfig
     [Id(6)]
     public List<string> AllowedOrigins { get; init; } = [];
 
+    /// <summary>
+    /// Silos being drained (their addresses as <c>/v1/status</c> names them): no topic is placed on them, their topics
+    /// move to the others and they ship what they hold. Set by <c>POST /v1/admin/nodes/{silo}/drain</c>; a restarted
+    /// silo has a new address and takes work again.
+    /// </summary>
+    [Id(7)]
+    public List<string> DrainedSilos { get; init; } = [];
+
     /// <summary>Whether an ingest request without a valid key is refused.</summary>
     public bool AuthRequired => RequireKeys ?? Keys.Count > 0;
 

@@ -94,7 +94,16 @@ public sealed record NodeStatus(
     [property: Id(4)] string Kafka,
     [property: Id(5)] string? KafkaError,
     [property: Id(6)] IReadOnlyList<TopicForwardingStatus> Topics,
-    [property: Id(7)] long NowMs);
+    [property: Id(7)] long NowMs)
+{
+    /// <summary><c>serving</c>; <c>draining</c> while the cluster configuration drains it and something is left; <c>drained</c> once nothing is.</summary>
+    [Id(8)]
+    public string State { get; init; } = "serving";
+
+    /// <summary>While draining: what it waits for (topics still active here, records not yet acknowledged by Kafka).</summary>
+    [Id(9)]
+    public string? Waiting { get; init; }
+}
 
 /// <summary>Re-ship archived records of <paramref name="Topic"/> with ingest times in [FromMs, ToMs) to Kafka.</summary>
 [GenerateSerializer, Immutable, Alias("ingest.replay-request")]

@@ -24,6 +24,13 @@ public interface ITopicGrain : IGrainWithStringKey
     [Alias("append-kafka")]
     [ResponseTimeout("00:00:40")]
     ValueTask<AppendResult> AppendAwaitingKafka(AppendBatch batch);
+
+    /// <summary>
+    /// Its silo is drained: seal what is written (it ships from there) and deactivate, so the next append activates the
+    /// topic on a silo that is not drained. Appends already queued are written first.
+    /// </summary>
+    [Alias("hand-over")]
+    Task HandOver();
 }
 
 /// <summary>How safe the records of a request are before it is answered (<c>?durability=</c>).</summary>

@@ -39,18 +39,6 @@ internal static class RecordIds
 
     /// <summary>The id's prefix for the records of one topic directory: node and shard.</summary>
     public static string PrefixOf(string nodeId, int shard) => string.Concat(nodeId, "-", shard.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
-
-    /// <summary>The header value of the record of <paramref name="segment"/> ending at <paramref name="end"/>.</summary>
-    public static byte[] Of(string prefix, long segment, long end)
-    {
-        Span<byte> value = stackalloc byte[prefix.Length + 42];
-        var at = System.Text.Encoding.ASCII.GetBytes(prefix, value);
-        Utf8Formatter.TryFormat(segment, value[at..], out var written);
-        at += written;
-        value[at++] = (byte)'-';
-        Utf8Formatter.TryFormat(end, value[at..], out written);
-        return value[..(at + written)].ToArray();
-    }
 }
 
 /// <summary>
@@ -62,15 +50,15 @@ internal sealed class RecordIdentity
 {
     private readonly string _nodeId;
     private readonly Func<long, (int Shard, long Segment)> _origin;
-    private string _prefix;
-    private int _prefixShard;
+    private readonly int _shard;
+    private long _segment = -1;
+    private byte[] _segmentPrefix = [];
 
     private RecordIdentity(string nodeId, Func<long, (int Shard, long Segment)> origin, int shard)
     {
         _nodeId = nodeId;
         _origin = origin;
-        _prefixShard = shard;
-        _prefix = RecordIds.PrefixOf(nodeId, shard);
+        _shard = shard;
     }
 
     /// <summary>The records of a topic or shard directory.</summary>
@@ -81,21 +69,22 @@ internal sealed class RecordIdentity
     public static RecordIdentity OfReplay(string nodeId, IReadOnlyList<string> sources) =>
         new(nodeId, link => OriginOf(sources, link), 0);
 
+    /// <summary>The id of the record of <paramref name="segment"/> ending at <paramref name="end"/>: one allocation, the bytes up to the offset made once per segment.</summary>
     public byte[] Of(long segment, long end)
     {
-        if (_origin is null)
+        if (segment != _segment)
         {
-            return RecordIds.Of(_prefix, segment, end);
+            var (shard, original) = _origin is null ? (_shard, segment) : _origin(segment);
+            _segmentPrefix = System.Text.Encoding.ASCII.GetBytes(string.Concat(RecordIds.PrefixOf(_nodeId, shard), original.ToString(System.Globalization.CultureInfo.InvariantCulture), "-"));
+            _segment = segment;
         }
 
-        var (shard, original) = _origin(segment);
-        if (shard != _prefixShard)
-        {
-            _prefixShard = shard;
-            _prefix = RecordIds.PrefixOf(_nodeId, shard);
-        }
-
-        return RecordIds.Of(_prefix, original, end);
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(end, digits, out var written);
+        var id = new byte[_segmentPrefix.Length + written];
+        _segmentPrefix.CopyTo(id, 0);
+        digits[..written].CopyTo(id.AsSpan(_segmentPrefix.Length));
+        return id;
     }
 
     /// <summary>Shard and sequence of an archived segment (<c>archive/&lt;day&gt;/&lt;topic key&gt;/&lt;sequence&gt;.seg</c>).</summary>

@@ -25,6 +25,7 @@ internal sealed class TopicAudit
     private readonly AuditBook _book;
     private readonly Lock _lock = new();
     private readonly Dictionary<long, AuditRow> _delta = [];
+    private readonly AckTally _tally = new();
     private Checkpoint _stored;
     private Checkpoint _acked;
     private Checkpoint _sent;
@@ -107,19 +108,45 @@ internal sealed class TopicAudit
         return found;
     }
 
-    /// <summary>A delivery report reaped for the record ending at <paramref name="end"/> of <paramref name="segment"/>.</summary>
+    /// <summary>One delivery report for the record ending at <paramref name="end"/> of <paramref name="segment"/> (a reap of one).</summary>
     public void Delivered(long segment, long end, long timestampMs, int partition, long offset)
+    {
+        var tally = BeginAcks();
+        tally.Add(segment, end, timestampMs, partition, offset);
+        EndAcks(tally);
+    }
+
+    /// <summary>A reap begins: the tally its acknowledgements are counted in (one per audit, used by its topic log's turns only).</summary>
+    public AckTally BeginAcks()
     {
         lock (_lock)
         {
-            var at = new Checkpoint(segment, end);
-            if (at.CompareTo(_acked) <= 0)
+            _tally.Begin(_acked);
+        }
+
+        return _tally;
+    }
+
+    /// <summary>The reap's acknowledgements, counted in one step.</summary>
+    public void EndAcks(AckTally tally)
+    {
+        if (tally.IsEmpty)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            foreach (var (hour, row) in tally.Rows)
             {
-                return; // acknowledged before (a resend): counted once
+                Row(hour).Add(row);
             }
 
-            _acked = at;
-            Row(AuditClock.HourOf(timestampMs)).Delivered(partition, offset);
+            if (tally.Through.CompareTo(_acked) > 0)
+            {
+                _acked = tally.Through;
+            }
+
             _dirty = true;
         }
     }

@@ -40,6 +40,7 @@ internal static partial class ConfigRules
         }
 
         ValidateOrigins(config.AllowedOrigins, "allowedOrigins", errors);
+        ValidateDrained(config.DrainedSilos, errors);
 
         if (config.Kafka is null)
         {
@@ -51,6 +52,23 @@ internal static partial class ConfigRules
         }
 
         return errors;
+    }
+
+    private static void ValidateDrained(List<string>? silos, List<string> errors)
+    {
+        if (silos is null)
+        {
+            errors.Add("drainedSilos must be an array (it may be empty).");
+            return;
+        }
+
+        for (var i = 0; i < silos.Count; i++)
+        {
+            if (!Topics.DrainedSilos.IsSiloAddress(silos[i]))
+            {
+                errors.Add($"drainedSilos[{i}] must be a silo address as /v1/status names it (ip:port@generation), not '{silos[i]}'.");
+            }
+        }
     }
 
     private static void ValidateTopic(string topic, TopicSettings? settings, List<string> errors)

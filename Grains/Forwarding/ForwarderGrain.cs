@@ -12,7 +12,7 @@ namespace Ingest.Forwarding;
 /// </summary>
 [GrainType("ingest.forwarder")]
 [ForwarderPlacement]
-internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.SegmentStore store, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
+internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.SegmentStore store, IDrainState drain, ILocalSiloDetails silo, Microsoft.Extensions.Options.IOptions<Kafka.KafkaOptions> kafka) : Grain, IForwarderGrain
 {
     /// <summary>How long a stop lets delivery reports in flight arrive before checkpoints are persisted.</summary>
     internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
@@ -34,7 +34,11 @@ internal sealed class ForwarderGrain(ForwardingEngine engine, Storage.SegmentSto
 
     public Task<IReadOnlyList<TopicForwardingStatus>> GetStatus() => Task.FromResult(engine.Status());
 
-    public Task<NodeStatus> GetNodeStatus() => Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString(), store.Budget));
+    public Task<NodeStatus> GetNodeStatus()
+    {
+        var (state, waiting) = drain.State();
+        return Task.FromResult(engine.NodeStatus(this.GetPrimaryKeyString(), store.Budget) with { State = state, Waiting = waiting });
+    }
 
     public Task<ReplayStatus> StartReplay(ReplayRequest request)
     {

@@ -214,6 +214,7 @@ internal sealed class TopicLog
         long acknowledgedBytes = 0;
         var any = false;
         var trace = default(DeliveryTrace);
+        var acks = _progress.Audit?.BeginAcks();
         while (_window.TryReap(out var entry))
         {
             any = true;
@@ -224,7 +225,14 @@ internal sealed class TopicLog
 
             if (entry.SegmentEnd)
             {
-                // Count what was acknowledged before the segment disappears, so status never lags a retirement.
+                // Count what was acknowledged before the segment disappears, so status never lags a retirement;
+                // the audit takes its count first, as it is written before the checkpoint below.
+                if (acks is not null)
+                {
+                    _progress.Audit!.EndAcks(acks);
+                    acks = _progress.Audit.BeginAcks();
+                }
+
                 _progress.Shipped(records, bytes);
                 _checkpoint.Advance(new Checkpoint(entry.Segment + 1, SegmentFile.HeaderSize), 0);
                 _context.Budget.ReleaseRecords(_checkpoint.Persist(force: true));
@@ -242,11 +250,16 @@ internal sealed class TopicLog
                 }
 
                 trace.Add(entry);
-                _progress.Audit?.Delivered(entry.Segment, entry.EndOffset, entry.TimestampMs, entry.Partition, entry.KafkaOffset);
+                acks?.Add(entry.Segment, entry.EndOffset, entry.TimestampMs, entry.Partition, entry.KafkaOffset);
                 records++;
                 bytes += entry.Bytes;
                 _context.Instruments.DeliveryLatency.Record((nowMs - entry.TimestampMs) / 1000.0, _progress.TopicTag);
             }
+        }
+
+        if (acks is not null)
+        {
+            _progress.Audit!.EndAcks(acks);
         }
 
         _progress.Shipped(records, bytes);

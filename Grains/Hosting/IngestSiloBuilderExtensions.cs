@@ -71,6 +71,12 @@ public static class IngestSiloBuilderExtensions
         services.TryAddSingleton<IShippingBacklog>(sp => sp.GetRequiredService<ForwardingEngine>());
         services.TryAddSingleton<IKafkaAcks>(sp => sp.GetRequiredService<ForwardingEngine>());
 
+        // Drained by the cluster configuration: hand the topics over, ship, say when empty.
+        services.TryAddSingleton<NodeDrain>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeDrain>());
+        services.TryAddSingleton<IDrainState>(sp => sp.GetRequiredService<NodeDrain>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ShutdownDrain>();
+
         // Removed from the cluster: leave cleanly (seal, ship, exit code 5) instead of Orleans' fail-fast.
         services.TryAddSingleton<IProcessExit, EnvironmentExit>();
         services.AddSingleton<IFatalErrorHandler, SiloRemoval>();

@@ -26,6 +26,9 @@ internal enum SealReason
 
     /// <summary>The silo leaves the cluster for good (it was declared dead): see <c>Membership/SiloRemoval</c>.</summary>
     Leaving,
+
+    /// <summary>The silo is drained: the topic moves to another silo (see <c>Hosting/NodeDrain</c>).</summary>
+    HandOver,
 }
 
 /// <summary>

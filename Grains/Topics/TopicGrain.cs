@@ -102,6 +102,7 @@ internal sealed class TopicGrain(
         _rotationTimer?.Dispose();
         _idleTimer?.Dispose();
         _writer?.Seal(SealReason.Deactivation);
+        writers.Deactivated(_topic);
         return Task.CompletedTask;
     }
 
@@ -160,6 +161,15 @@ internal sealed class TopicGrain(
 
     /// <summary>A batch of <c>durability=kafka</c> requests: the same append, then the wait for Kafka (<see cref="RequestAppender"/>).</summary>
     public ValueTask<AppendResult> AppendAwaitingKafka(AppendBatch batch) => Append(batch);
+
+    public async Task HandOver()
+    {
+        _writer!.RequestSeal(SealReason.HandOver); // after the commit in flight, if one is
+        await ForgetReminderAsync();
+        // Migrated, not just deactivated: the grain directory then points at the silo the placement chose, and a call
+        // routed here on an old cached address is forwarded there (after a plain deactivation it would activate here again).
+        this.MigrateOnIdle();
+    }
 
     /// <summary>A new segment: its rotation timer, and the durable reminder behind it if none is registered.</summary>
     private void Opened(ActiveSegment segment)

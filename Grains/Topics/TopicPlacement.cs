@@ -10,6 +10,7 @@ namespace Ingest.Topics;
 /// different silos (as far as there are silos), and topics spread evenly by hash. Orleans' default
 /// placement put both shards of a topic on one silo in the cluster benchmark, which made sharding
 /// useless. When silos join or leave, only new activations follow the new count; running ones stay.
+/// Silos the cluster configuration drains (<c>drainedSilos</c>) are left out, unless every silo is drained.
 /// </summary>
 [Serializable, GenerateSerializer, Immutable, SuppressReferenceTracking]
 public sealed class TopicShardPlacement : PlacementStrategy
@@ -20,7 +21,7 @@ public sealed class TopicShardPlacement : PlacementStrategy
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 public sealed class TopicShardPlacementAttribute() : PlacementAttribute(TopicShardPlacement.Singleton);
 
-internal sealed class TopicShardPlacementDirector : IPlacementDirector
+internal sealed class TopicShardPlacementDirector(Configuration.LiveConfig config) : IPlacementDirector
 {
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
@@ -28,6 +29,12 @@ internal sealed class TopicShardPlacementDirector : IPlacementDirector
         if (silos.Length == 0)
         {
             throw new OrleansException($"No silo can host {target.GrainIdentity}.");
+        }
+
+        var current = config.Current;
+        if (current.DrainedSilos.Count > 0 && silos.Where(s => !DrainedSilos.Contains(current, s)).ToArray() is { Length: > 0 } serving)
+        {
+            silos = serving;
         }
 
         var ordered = silos.OrderBy(s => s.ToParsableString(), StringComparer.Ordinal).ToArray();

@@ -56,8 +56,21 @@ internal sealed class TopicWriters(
     public IFileFaults? Faults { get; } = faults.FirstOrDefault();
 
     /// <summary>The writer of <paramref name="topic"/> (a topic or shard key): opens its directory, recovering what an earlier run left.</summary>
-    public TopicWriter Open(string topic, Func<RotationPolicy> policy, Action<ActiveSegment> opened) =>
-        new(topic, store.OpenTopic(topic), this, policy, opened);
+    public TopicWriter Open(string topic, Func<RotationPolicy> policy, Action<ActiveSegment> opened)
+    {
+        var writer = new TopicWriter(topic, store.OpenTopic(topic), this, policy, opened);
+        _active.TryAdd(topic, 0);
+        return writer;
+    }
+
+    // The topic grains active on this silo (a drained silo hands each over): one entry per activation.
+    private readonly ConcurrentDictionary<string, byte> _active = new(StringComparer.Ordinal);
+
+    /// <summary>The topic (or shard) keys whose grain is active on this silo now.</summary>
+    public ICollection<string> ActiveTopics => _active.Keys;
+
+    /// <summary>A topic grain deactivated.</summary>
+    public void Deactivated(string topic) => _active.TryRemove(topic, out _);
 
     // The writers with an open segment: what a silo that leaves the cluster must seal. Cost follows
     // traffic: one entry per open segment, added when it opens and removed when it is sealed.

@@ -7,7 +7,7 @@ namespace Ingest.Silo.Health;
 /// <summary>
 /// Readiness of a silo that serves the API: it has joined the cluster (its lifecycle reached Active and
 /// has not begun to stop), it still stands in it (not fenced by its membership lease), and its data
-/// directory is writable with room in the disk budget.
+/// directory is writable with room in the disk budget, and it is not drained.
 /// </summary>
 internal sealed class SiloReadinessProbe(
     SiloActivity activity,
@@ -15,7 +15,8 @@ internal sealed class SiloReadinessProbe(
     IClusterMembershipService membership,
     Ingest.Kafka.KafkaProducerHost producer,
     Microsoft.Extensions.Options.IOptions<Ingest.Kafka.KafkaOptions> kafka,
-    Ingest.Membership.IClusterStanding standing) : IReadinessProbe
+    Ingest.Membership.IClusterStanding standing,
+    Ingest.Hosting.NodeDrain drain) : IReadinessProbe
 {
     public ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
     {
@@ -31,6 +32,11 @@ internal sealed class SiloReadinessProbe(
         if (standing.Fenced is { } fenced)
         {
             return ValueTask.FromResult(ReadinessReport.No(fenced) with { ActiveSilos = silos, Kafka = kafkaState });
+        }
+
+        if (drain.Draining)
+        {
+            return ValueTask.FromResult(ReadinessReport.No($"this silo is drained ({drain.State().State})") with { ActiveSilos = silos, Kafka = kafkaState });
         }
 
         var report = storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason);

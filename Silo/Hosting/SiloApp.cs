@@ -32,6 +32,11 @@ public static class SiloApp
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
             silo.AddIngest();
             silo.Services.Configure<SiloRemovalOptions>(o => o.LeaveTimeout = cluster.ShutdownTimeout);
+            silo.Services.Configure<ShutdownDrainOptions>(o =>
+            {
+                o.Enabled = cluster.DrainOnShutdown;
+                o.Timeout = cluster.ShutdownTimeout * 2 / 3;
+            });
             silo.Services.AddDevelopmentBroker(); // the in-memory Kafka when no brokers are configured (Silo/DevBroker)
             if (dashboard)
             {

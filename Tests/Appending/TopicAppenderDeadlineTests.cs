@@ -110,5 +110,7 @@ public sealed class TopicAppenderDeadlineTests
         }
 
         public ValueTask<AppendResult> AppendAwaitingKafka(AppendBatch batch) => Append(batch);
+
+        public Task HandOver() => throw new NotSupportedException("the frontend never hands a topic over");
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Ingest.DevBroker;
 using Ingest.Tests.Infrastructure;
 using Ingest.Tests.Kafka;
@@ -33,10 +34,7 @@ public sealed class ClusterTests : IAsyncLifetime
         await ClusterBed.WaitForSilosAsync(2, siloA, siloB, api);
         using var client = ClientOf(api);
 
-        for (var i = 0; i < Topics.Length; i++)
-        {
-            Assert.Equal(HttpStatusCode.Accepted, await _cluster.Ledgers[Topics[i]].PostOne(client, Topics[i], $"{Topics[i]}-first", null, 0));
-        }
+        await PostFirstRecordsAsync(client);
 
         // Orleans placed the topic grains on both silos: each wrote its topics' segments to its own disk.
         var onA = Topics.Where(t => Directory.Exists(Path.Combine(_cluster.DataA, "segments", t))).ToList();
@@ -101,6 +99,91 @@ public sealed class ClusterTests : IAsyncLifetime
         await using var siloBAgain = HostProcess.Start("Silo", Silo(_cluster.DataB));
         await siloBAgain.WaitReadyAsync();
         AssertEveryRecordDelivered(siloA, siloBAgain);
+    }
+
+    [Fact]
+    public async Task a_silo_drained_under_load_hands_its_topics_over_ships_everything_and_gets_no_new_topic_until_taken_back()
+    {
+        var drainOnShutdown = Silo(_cluster.DataA);
+        drainOnShutdown["Cluster__DrainOnShutdown"] = "true"; // for the SIGTERM at the end; the admin drain does not need it
+        await using var siloA = HostProcess.Start("Silo", drainOnShutdown);
+        await using var siloB = HostProcess.Start("Silo", Silo(_cluster.DataB));
+        await using var api = HostProcess.Start("Api", Frontend());
+        await ClusterBed.WaitForSilosAsync(2, siloA, siloB, api);
+        using var client = ClientOf(api);
+        await PostFirstRecordsAsync(client);
+
+        var onA = Topics.Where(t => Directory.Exists(Path.Combine(_cluster.DataA, "segments", t))).ToList();
+        Assert.NotEmpty(onA);
+        string a;
+        await using (var load = new TopicLoad(client, Topics, _cluster.Ledgers))
+        {
+            await Poll.Until(() => load.Accepted > 400, TimeSpan.FromSeconds(30), "400 records accepted through the Api before the drain");
+            var drain = await siloA.Http.PostAsync("/v1/admin/nodes/self/drain", null);
+            Assert.Equal(HttpStatusCode.Accepted, drain.StatusCode);
+            a = JsonDocument.Parse(await drain.Content.ReadAsStringAsync()).RootElement.GetProperty("silo").GetString()!;
+            var drainedAt = Stopwatch.GetTimestamp();
+
+            await Poll.Until(async () => (await siloA.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10), "silo A to report not ready once drained");
+            var state = string.Empty;
+            await Poll.Until(async () => (state = await StateOf(client, a)) == "drained", TimeSpan.FromSeconds(60), () => $"silo A to be drained; /v1/status says {state}");
+            await Poll.Until(() => Topics.All(t => load.LastAccepted(t) > drainedAt), TimeSpan.FromSeconds(20), "every topic, those of A too, to get a 202 after the drain");
+            await load.StopAsync();
+            Assert.Empty(load.Unexpected); // only 202 and 503
+        }
+
+        // A holds nothing unshipped, and no topic (old or new) activated on it again.
+        var leftOnA = UnshippedOn(_cluster.DataA);
+        Assert.True(leftOnA.Count == 0, "a drained silo holds no unshipped segment: " + string.Join(", ", leftOnA)
+            + "\nsilo A said: " + string.Join("\n", siloA.Output.Split('\n').Where(l => l.Contains("rain", StringComparison.Ordinal) || l.Contains("Segment created", StringComparison.OrdinalIgnoreCase) || l.Contains("SegmentCreated", StringComparison.Ordinal)).TakeLast(40)));
+        var fresh = Enumerable.Range(0, 12).Select(i => $"after-drain-{i}").ToList();
+        foreach (var topic in fresh)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/v1/topics/{topic}", new StringContent("{}"))).StatusCode);
+        }
+
+        Assert.All(fresh, t => Assert.False(Directory.Exists(Path.Combine(_cluster.DataA, "segments", t)), $"{t} should not activate on the drained silo A"));
+        Assert.All(onA, t => Assert.True(Directory.Exists(Path.Combine(_cluster.DataB, "segments", t)), $"{t}, which lived on A, should have moved to B"));
+
+        // Taken back, A is ready again and gets new topics.
+        Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/v1/admin/nodes/{Uri.EscapeDataString(a)}/drain")).StatusCode);
+        await Poll.Until(async () => (await siloA.Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(10), "silo A to be ready again once taken back");
+        Assert.Equal("serving", await StateOf(client, a));
+        var later = Enumerable.Range(0, 12).Select(i => $"after-undrain-{i}").ToList();
+        foreach (var topic in later)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/v1/topics/{topic}", new StringContent("{}"))).StatusCode);
+        }
+
+        Assert.Contains(later, t => Directory.Exists(Path.Combine(_cluster.DataA, "segments", t)));
+        AssertEveryRecordDelivered(siloA, siloB);
+
+        // With Cluster:DrainOnShutdown, a SIGTERM drains first: A stops with its new topics handed over and its disk shipped.
+        Assert.NotEmpty(UnshippedOn(_cluster.DataA));
+        await siloA.TerminateAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(0, siloA.ExitCode);
+        Assert.True(siloA.Output.Contains("Stopping: drain ended drained", StringComparison.Ordinal), "A drained before it stopped; its log ends: " + string.Join("\n", siloA.Output.Split('\n').TakeLast(30)));
+        Assert.Empty(UnshippedOn(_cluster.DataA));
+    }
+
+    private static List<string> UnshippedOn(string data) =>
+        [.. Directory.GetFiles(Path.Combine(data, "segments"), "*", SearchOption.AllDirectories).Where(f => f.EndsWith(".active", StringComparison.Ordinal) || f.EndsWith(".seg", StringComparison.Ordinal))];
+
+    /// <summary>One record to each topic, so every topic grain is placed (spread over the silos).</summary>
+    private async Task PostFirstRecordsAsync(HttpClient client)
+    {
+        foreach (var topic in Topics)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, await _cluster.Ledgers[topic].PostOne(client, topic, $"{topic}-first", null, 0));
+        }
+    }
+
+    private static async Task<string> StateOf(HttpClient client, string silo)
+    {
+        using var status = JsonDocument.Parse(await client.GetStringAsync("/v1/status"));
+        return status.RootElement.GetProperty("silos").EnumerateArray().Where(s => s.GetProperty("silo").GetString() == silo)
+            .Select(s => s.GetProperty("state").GetString() + (s.TryGetProperty("waiting", out var w) && w.ValueKind == JsonValueKind.String ? $" ({w.GetString()})" : string.Empty))
+            .FirstOrDefault() ?? "(not listed)";
     }
 
     private void AssertEveryRecordDelivered(params HostProcess[] silos)
