@@ -21,95 +21,167 @@ internal sealed class AuditState
 }
 
 /// <summary>
-/// A topic directory's audit on disk: two files, <c>audit</c> and <c>audit.1</c>, written in turn, like the
-/// checkpoint. Text, one line per item: <c>audit 1 &lt;sequence&gt;</c>, the three positions (<c>stored</c>,
-/// <c>acked</c>, <c>sent</c> <c>segment offset</c>), then one line per hour
-/// (<c>&lt;hour&gt; accepted recovered acked sentAgain partition:first-last …</c>) and last <c>crc</c> with the
-/// CRC-32C of everything before it. A write cut short by a crash fails its CRC and the other file, one
-/// write older, is read: its positions are as old as its counts, so nothing is counted twice. Written
-/// before the checkpoint it goes with, so the acknowledged position it holds is never behind the checkpoint's.
+/// A topic directory's audit on disk: <c>audit</c>, a journal that is only appended to. Each write is one line —
+/// the three positions (stored, acked, sent: <c>segment offset</c> each), then the rows that changed since the write
+/// before (<c>| hour accepted recovered acked sentAgain partition:first-last …</c>), then <c># crc</c> (CRC-32C of the
+/// line before it) — so a write costs one small append, not a read of the hours. Reading adds the lines up, in order,
+/// to the first that does not check (a write cut short by a crash: the state is then the write before, positions
+/// included, so nothing is counted twice). Past <see cref="CompactAt"/> bytes the journal is rewritten as one line
+/// holding the sums (a new file renamed over the old, dropping hours past the retention). Written before the
+/// checkpoint it goes with, so the acknowledged position it holds is never behind the checkpoint's.
 /// </summary>
 internal sealed class AuditFile(string directory)
 {
     public const string FileName = "audit";
 
-    private readonly FilePair _files = new(directory, FileName);
+    /// <summary>The journal's size past which a write compacts it.</summary>
+    public const int CompactAt = 32 * 1024;
+
+    private readonly string _path = Path.Combine(directory, FileName);
 
     public string Directory => directory;
 
-    /// <summary>The newest readable state of the two files, or an empty one.</summary>
-    public AuditState Load() => _files.TryLoad<AuditState>(TryParse, out var state, out _) ? state : new AuditState();
+    /// <summary>The journal added up, or an empty state when there is none.</summary>
+    public AuditState Load()
+    {
+        var state = new AuditState();
+        string text;
+        try
+        {
+            text = File.ReadAllText(_path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return state;
+        }
 
-    public void Save(AuditState state, bool fsync) => _files.Write(sequence => Text(state, sequence), fsync);
+        foreach (var line in text.Split('\n'))
+        {
+            if (!TryApply(line, state))
+            {
+                break; // a write cut short: what came before stands
+            }
+        }
 
-    private static string Text(AuditState state, long sequence)
+        return state;
+    }
+
+    /// <summary>Appends the positions of <paramref name="state"/> and the rows of <paramref name="changed"/>; compacts the journal first when it has grown past <see cref="CompactAt"/>.</summary>
+    public void Append(AuditState state, IReadOnlyDictionary<long, AuditRow> changed, long oldestHour, bool fsync)
+    {
+        var created = !File.Exists(_path);
+        if (!created && new FileInfo(_path).Length > CompactAt)
+        {
+            Compact(state, changed, oldestHour, fsync);
+            return;
+        }
+
+        var line = Encoding.ASCII.GetBytes(Line(state, changed));
+        using (var handle = File.OpenHandle(_path, FileMode.Append, FileAccess.Write, FileShare.Read))
+        {
+            RandomAccess.Write(handle, line, RandomAccess.GetLength(handle));
+            if (fsync)
+            {
+                RandomAccess.FlushToDisk(handle);
+            }
+        }
+
+        if (fsync && created)
+        {
+            DirectorySync.Fsync(directory);
+        }
+    }
+
+    /// <summary>Rewrites the journal as one line: what it holds plus <paramref name="changed"/>, without hours before <paramref name="oldestHour"/>.</summary>
+    private void Compact(AuditState positions, IReadOnlyDictionary<long, AuditRow> changed, long oldestHour, bool fsync)
+    {
+        var state = Load();
+        foreach (var (hour, row) in changed)
+        {
+            if (state.Hours.TryGetValue(hour, out var kept))
+            {
+                kept.Add(row);
+            }
+            else
+            {
+                state.Hours[hour] = row.Copy();
+            }
+        }
+
+        foreach (var hour in state.Hours.Keys.TakeWhile(h => h < oldestHour).ToList())
+        {
+            state.Hours.Remove(hour);
+        }
+
+        state.StoredThrough = positions.StoredThrough;
+        state.AckedThrough = positions.AckedThrough;
+        state.SentThrough = positions.SentThrough;
+        var temporary = _path + ".tmp";
+        using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, Encoding.ASCII.GetBytes(Line(state, state.Hours)), 0);
+            if (fsync)
+            {
+                RandomAccess.FlushToDisk(handle);
+            }
+        }
+
+        File.Move(temporary, _path, overwrite: true);
+        if (fsync)
+        {
+            DirectorySync.Fsync(directory);
+        }
+    }
+
+    private static string Line(AuditState state, IReadOnlyDictionary<long, AuditRow> rows)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"audit 1 {sequence}\n");
-        Position(text, "stored", state.StoredThrough);
-        Position(text, "acked", state.AckedThrough);
-        Position(text, "sent", state.SentThrough);
-        foreach (var (hour, row) in state.Hours)
+        text.Append(CultureInfo.InvariantCulture, $"{state.StoredThrough.Segment} {state.StoredThrough.Offset} {state.AckedThrough.Segment} {state.AckedThrough.Offset} {state.SentThrough.Segment} {state.SentThrough.Offset}");
+        foreach (var (hour, row) in rows)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{hour} {row.Accepted} {row.Recovered} {row.Acked} {row.SentAgain}");
+            text.Append(CultureInfo.InvariantCulture, $" | {hour} {row.Accepted} {row.Recovered} {row.Acked} {row.SentAgain}");
             foreach (var range in row.Ranges ?? [])
             {
                 text.Append(CultureInfo.InvariantCulture, $" {range.Partition}:{range.First}-{range.Last}");
             }
-
-            text.Append('\n');
         }
 
         var body = text.ToString();
-        return body + string.Create(CultureInfo.InvariantCulture, $"crc {Crc(Encoding.ASCII.GetBytes(body)):x8}\n");
+        return string.Create(CultureInfo.InvariantCulture, $"{body} # {Crc(Encoding.ASCII.GetBytes(body)):x8}\n");
     }
 
-    private static void Position(StringBuilder text, string name, Checkpoint position) =>
-        text.Append(CultureInfo.InvariantCulture, $"{name} {position.Segment} {position.Offset}\n");
-
-    private static bool TryParse(string text, out AuditState state, out long sequence)
+    /// <summary>Adds one journal line to <paramref name="state"/>; false (and nothing changed) when it does not check.</summary>
+    private static bool TryApply(string line, AuditState state)
     {
-        state = new AuditState();
-        sequence = -1;
-        var crcAt = text.LastIndexOf("crc ", StringComparison.Ordinal);
-        if (crcAt < 0 || (crcAt > 0 && text[crcAt - 1] != '\n')
-            || !uint.TryParse(text.AsSpan(crcAt + 4).TrimEnd('\n'), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var crc)
-            || crc != Crc(Encoding.ASCII.GetBytes(text[..crcAt])))
+        var hash = line.LastIndexOf(" # ", StringComparison.Ordinal);
+        if (hash < 0 || !uint.TryParse(line.AsSpan(hash + 3), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var crc)
+            || crc != Crc(Encoding.ASCII.GetBytes(line[..hash])))
         {
             return false;
         }
 
-        var lines = text[..crcAt].Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        if (lines.Length < 4)
+        var parts = line[..hash].Split(" | ");
+        var positions = parts[0].Split(' ');
+        if (positions.Length != 6 || !positions.All(p => long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
             return false;
         }
 
-        var head = lines[0].Split(' ');
-        if (head is not ["audit", "1", var number] || !long.TryParse(number, CultureInfo.InvariantCulture, out sequence)
-            || !TryPosition(lines[1], "stored", out state.StoredThrough)
-            || !TryPosition(lines[2], "acked", out state.AckedThrough)
-            || !TryPosition(lines[3], "sent", out state.SentThrough))
+        long P(int i) => long.Parse(positions[i], CultureInfo.InvariantCulture);
+        state.StoredThrough = new Checkpoint(P(0), P(1));
+        state.AckedThrough = new Checkpoint(P(2), P(3));
+        state.SentThrough = new Checkpoint(P(4), P(5));
+        foreach (var item in parts.AsSpan(1))
         {
-            return false;
-        }
-
-        foreach (var line in lines.AsSpan(4))
-        {
-            var parts = line.Split(' ');
-            if (parts.Length < 5)
-            {
-                return false;
-            }
-
+            var fields = item.Split(' ');
             var row = new AuditRow
             {
-                Accepted = long.Parse(parts[1], CultureInfo.InvariantCulture),
-                Recovered = long.Parse(parts[2], CultureInfo.InvariantCulture),
-                Acked = long.Parse(parts[3], CultureInfo.InvariantCulture),
-                SentAgain = long.Parse(parts[4], CultureInfo.InvariantCulture),
+                Accepted = long.Parse(fields[1], CultureInfo.InvariantCulture),
+                Recovered = long.Parse(fields[2], CultureInfo.InvariantCulture),
+                Acked = long.Parse(fields[3], CultureInfo.InvariantCulture),
+                SentAgain = long.Parse(fields[4], CultureInfo.InvariantCulture),
             };
-            foreach (var range in parts.AsSpan(5))
+            foreach (var range in fields.AsSpan(5))
             {
                 var colon = range.IndexOf(':');
                 var dash = range.IndexOf('-', colon + 1);
@@ -119,24 +191,17 @@ internal sealed class AuditFile(string directory)
                     long.Parse(range.AsSpan(dash + 1), CultureInfo.InvariantCulture)));
             }
 
-            state.Hours[long.Parse(parts[0], CultureInfo.InvariantCulture)] = row;
+            var hour = long.Parse(fields[0], CultureInfo.InvariantCulture);
+            if (state.Hours.TryGetValue(hour, out var kept))
+            {
+                kept.Add(row);
+            }
+            else
+            {
+                state.Hours[hour] = row;
+            }
         }
 
-        return true;
-    }
-
-    private static bool TryPosition(string line, string name, out Checkpoint position)
-    {
-        position = default;
-        var parts = line.Split(' ');
-        if (parts.Length != 3 || parts[0] != name
-            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var segment)
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
-        {
-            return false;
-        }
-
-        position = new Checkpoint(segment, offset);
         return true;
     }
 

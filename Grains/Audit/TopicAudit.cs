@@ -12,8 +12,8 @@ namespace Ingest.Audit;
 /// <para>
 /// Three threads touch it — the topic grain's commits, the forwarder's turns and an audit query — so it keeps a
 /// small lock, taken per commit, per delivery report reaped and per send pass, never per byte. In memory it
-/// holds only what changed since the last write (a few rows); the hours live in the file (<see cref="AuditFile"/>),
-/// written at most every <see cref="PersistInterval"/> while records flow, before each checkpoint, and at a stop.
+/// holds only what changed since the last write (a few rows); the hours live in the file (<see cref="AuditFile"/>, a
+/// journal appended to at most every <see cref="PersistInterval"/> while records flow, before each checkpoint, and at a stop).
 /// </para>
 /// </summary>
 internal sealed class TopicAudit
@@ -197,7 +197,7 @@ internal sealed class TopicAudit
         }
     }
 
-    /// <summary>Merges what changed into the file (dropping hours older than the audit's retention).</summary>
+    /// <summary>Appends what changed to the file (one small write; the journal compacts itself now and then, dropping hours past the retention).</summary>
     public void Persist()
     {
         lock (_lock)
@@ -207,29 +207,8 @@ internal sealed class TopicAudit
                 return;
             }
 
-            var state = _file.Load();
-            foreach (var (hour, row) in _delta)
-            {
-                if (state.Hours.TryGetValue(hour, out var kept))
-                {
-                    kept.Add(row);
-                }
-                else
-                {
-                    state.Hours[hour] = row;
-                }
-            }
-
-            var oldest = _book.OldestHour();
-            foreach (var hour in state.Hours.Keys.TakeWhile(h => h < oldest).ToList())
-            {
-                state.Hours.Remove(hour);
-            }
-
-            state.StoredThrough = _stored;
-            state.AckedThrough = _acked;
-            state.SentThrough = _sent;
-            _file.Save(state, _book.Fsync);
+            var positions = new AuditState { StoredThrough = _stored, AckedThrough = _acked, SentThrough = _sent };
+            _file.Append(positions, _delta, _book.OldestHour(), _book.Fsync);
             _delta.Clear();
             _dirty = false;
             Volatile.Write(ref _persistedAt, _book.Time.GetTimestamp());
@@ -242,6 +221,7 @@ internal sealed class TopicAudit
         lock (_lock)
         {
             var rows = new SortedDictionary<long, AuditRow>();
+            fromHour = Math.Max(fromHour, _book.OldestHour()); // older hours wait in the journal for its next compaction
             foreach (var (hour, row) in _file.Load().Hours)
             {
                 if (hour >= fromHour && hour < toHour)

@@ -127,15 +127,15 @@ public sealed class TopicAuditTests : IDisposable
     }
 
     [Fact]
-    public void a_write_of_the_audit_cut_short_is_ignored_and_the_one_before_it_is_read_with_its_own_positions()
+    public void a_write_of_the_audit_cut_short_is_ignored_and_the_state_of_the_write_before_is_read_positions_included()
     {
         var audit = NewBook().For("orders", _bed.Directory);
         audit.Delivered(1, 100, _bed.Clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 7);
-        audit.Persist(); // audit.1
+        audit.Persist(); // the journal's first line
         audit.Delivered(1, 200, _bed.Clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 8);
-        audit.Persist(); // audit, the newer
-        var newer = Path.Combine(_bed.Directory, AuditFile.FileName);
-        File.WriteAllBytes(newer, File.ReadAllBytes(newer)[..^10]);
+        audit.Persist(); // its second
+        var journal = Path.Combine(_bed.Directory, AuditFile.FileName);
+        File.WriteAllBytes(journal, File.ReadAllBytes(journal)[..^10]); // the second write cut short
 
         var state = new AuditFile(_bed.Directory).Load();
         Assert.Equal(new Checkpoint(1, 100), state.AckedThrough);
@@ -143,7 +143,7 @@ public sealed class TopicAuditTests : IDisposable
     }
 
     [Fact]
-    public void hours_older_than_the_archive_retention_and_a_day_are_dropped_when_the_audit_is_written()
+    public void hours_older_than_the_archive_retention_and_a_day_are_not_reported_and_the_journal_compacts_them_away()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero));
         var book = new AuditBook(Microsoft.Extensions.Options.Options.Create(new IngestOptions { RetentionDays = 1 }), clock);
@@ -151,11 +151,23 @@ public sealed class TopicAuditTests : IDisposable
         audit.Delivered(1, 100, clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 1);
         audit.Persist();
         clock.Advance(TimeSpan.FromDays(2) + TimeSpan.FromHours(1));
-        audit.Delivered(1, 200, clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, 2);
-        audit.Persist();
+        long end = 200;
+        var path = Path.Combine(_bed.Directory, AuditFile.FileName);
+        while (new FileInfo(path).Length <= AuditFile.CompactAt)
+        {
+            audit.Delivered(1, end += 100, clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, end);
+            audit.Persist(); // one line appended per write
+        }
 
-        var hours = new AuditFile(_bed.Directory).Load().Hours.Keys;
-        Assert.Equal([Hour10 + 49], hours);
+        Assert.Equal([Hour10 + 49], audit.Read(0, long.MaxValue).Keys);
+        audit.Delivered(1, end += 100, clock.GetUtcNow().ToUnixTimeMilliseconds(), 0, end);
+        audit.Persist(); // past the limit: compacted into one line, without the old hour
+
+        Assert.Single(File.ReadAllLines(path));
+        var state = new AuditFile(_bed.Directory).Load();
+        Assert.Equal([Hour10 + 49], state.Hours.Keys);
+        Assert.Equal(new Checkpoint(1, end), state.AckedThrough);
+        Assert.Equal((end - 200) / 100, state.Hours[Hour10 + 49].Acked); // every write's count survived the compaction
     }
 
     private AuditBook NewBook(TimeProvider? clock = null) =>
