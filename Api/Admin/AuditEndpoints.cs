@@ -1,4 +1,3 @@
-using System.Globalization;
 using Ingest.Api.Http;
 using Ingest.Audit;
 using Ingest.Topics;
@@ -61,10 +60,7 @@ internal sealed class AuditEndpoints(IGrainFactory grains, TimeProvider time, IS
 
     private async Task<(int Silos, IReadOnlyList<AuditHour> Hours)> ClusterHours(string topic, DateTimeOffset from, DateTimeOffset to)
     {
-        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(CallTimeout, time);
-        var calls = hosts.Keys.Select(silo => grains.GetGrain<IForwarderGrain>(Forwarders.KeyFor(silo))
-            .GetAudit(topic, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds()).WaitAsync(CallTimeout, time));
-        var silos = await Task.WhenAll(calls);
+        var silos = await AdminCalls.OnEverySilo(grains, time, CallTimeout, forwarder => forwarder.GetAudit(topic, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds()));
         return (silos.Length, ClusterAudit.Sum(silos));
     }
 
@@ -97,21 +93,11 @@ internal sealed class AuditEndpoints(IGrainFactory grains, TimeProvider time, IS
         return (topic, from, to);
     }
 
+    /// <summary>The query value as a time, or <paramref name="absent"/> when there is none.</summary>
     private static bool TryParseTime(string? text, bool endOfDay, out DateTimeOffset value, DateTimeOffset absent)
     {
         value = absent;
-        if (string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-
-        if (DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var day))
-        {
-            value = new DateTimeOffset(DateTime.SpecifyKind(day, DateTimeKind.Utc)).AddDays(endOfDay ? 1 : 0);
-            return true;
-        }
-
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
+        return string.IsNullOrEmpty(text) || AdminCalls.TryParseTime(text, endOfDay, out value, out _);
     }
 }
 

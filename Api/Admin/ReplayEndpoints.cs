@@ -64,11 +64,9 @@ internal sealed class ReplayEndpoints(IGrainFactory grains, TimeProvider time)
     /// <summary>Calls every active silo's forwarder; null when forwarding is disabled there.</summary>
     private async Task<List<T>?> OnEverySilo<T>(Func<IForwarderGrain, Task<T>> call)
     {
-        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(CallTimeout, time);
-        var calls = hosts.Keys.Select(silo => call(grains.GetGrain<IForwarderGrain>(Forwarders.KeyFor(silo))).WaitAsync(CallTimeout, time)).ToList();
         try
         {
-            return [.. await Task.WhenAll(calls)];
+            return [.. await AdminCalls.OnEverySilo(grains, time, CallTimeout, call)];
         }
         catch (InvalidOperationException)
         {
@@ -164,20 +162,7 @@ internal sealed class ReplayEndpoints(IGrainFactory grains, TimeProvider time)
     {
         time = default;
         isDate = false;
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            return false;
-        }
-
-        var text = value.GetString()!;
-        if (DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var day))
-        {
-            isDate = true;
-            time = new DateTimeOffset(DateTime.SpecifyKind(day, DateTimeKind.Utc)).AddDays(endOfDay ? 1 : 0);
-            return true;
-        }
-
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time);
+        return value.ValueKind == JsonValueKind.String && AdminCalls.TryParseTime(value.GetString()!, endOfDay, out time, out isDate);
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");

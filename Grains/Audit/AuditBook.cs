@@ -38,7 +38,7 @@ internal sealed class AuditBook(IOptions<IngestOptions> options, [FromKeyedServi
 
     /// <summary>The audit of a topic (or shard) directory.</summary>
     public TopicAudit For(string key, string directory) =>
-        _audits.TryGetValue(key, out var audit) ? audit : _audits.GetOrAdd(key, k => new TopicAudit(k, directory, this));
+        _audits.TryGetValue(key, out var audit) ? audit : _audits.GetOrAdd(key, _ => new TopicAudit(directory, this));
 
     /// <summary>
     /// Counts what a start finds on disk past the stored position, for every segment of the directory (sealed:
@@ -81,14 +81,7 @@ internal sealed class AuditBook(IOptions<IngestOptions> options, [FromKeyedServi
 
             foreach (var (hour, row) in For(key, directory).Read(fromHour, toHour))
             {
-                if (total.TryGetValue(hour, out var kept))
-                {
-                    kept.Add(row);
-                }
-                else
-                {
-                    total[hour] = row;
-                }
+                AuditRow.AddTo(total, hour, row);
             }
         }
 

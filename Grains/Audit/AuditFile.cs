@@ -98,14 +98,7 @@ internal sealed class AuditFile(string directory)
         var state = Load();
         foreach (var (hour, row) in changed)
         {
-            if (state.Hours.TryGetValue(hour, out var kept))
-            {
-                kept.Add(row);
-            }
-            else
-            {
-                state.Hours[hour] = row.Copy();
-            }
+            AuditRow.AddTo(state.Hours, hour, row);
         }
 
         foreach (var hour in state.Hours.Keys.TakeWhile(h => h < oldestHour).ToList())
@@ -191,15 +184,7 @@ internal sealed class AuditFile(string directory)
                     long.Parse(range.AsSpan(dash + 1), CultureInfo.InvariantCulture)));
             }
 
-            var hour = long.Parse(fields[0], CultureInfo.InvariantCulture);
-            if (state.Hours.TryGetValue(hour, out var kept))
-            {
-                kept.Add(row);
-            }
-            else
-            {
-                state.Hours[hour] = row;
-            }
+            AuditRow.AddTo(state.Hours, long.Parse(fields[0], CultureInfo.InvariantCulture), row);
         }
 
         return true;

@@ -28,8 +28,6 @@ internal sealed class AuditRow
 
     public long Stored => Accepted + Recovered;
 
-    public bool IsEmpty => Accepted == 0 && Recovered == 0 && Acked == 0 && SentAgain == 0;
-
     public void Delivered(int partition, long offset)
     {
         Acked++;
@@ -78,11 +76,15 @@ internal sealed class AuditRow
         }
     }
 
-    public AuditRow Copy()
+    /// <summary>Adds <paramref name="row"/> to hour <paramref name="hour"/> of <paramref name="hours"/> (a copy of it when the hour is new: the table never shares a row).</summary>
+    public static void AddTo(IDictionary<long, AuditRow> hours, long hour, AuditRow row)
     {
-        var copy = new AuditRow();
-        copy.Add(this);
-        return copy;
+        if (!hours.TryGetValue(hour, out var kept))
+        {
+            hours[hour] = kept = new AuditRow();
+        }
+
+        kept.Add(row);
     }
 
     public AuditHour ToHour(long hour) => new(

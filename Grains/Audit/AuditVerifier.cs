@@ -55,7 +55,7 @@ internal sealed class AuditVerifier(KafkaEndpoint endpoint, LiveConfig config) :
         }
 
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(consumerConfig).SetLogHandler((_, _) => { }).Build();
-        var partitions = PartitionsOf(new AdminClientConfig(consumerConfig.Where(p => !ConsumerOnly.Contains(p.Key)).ToDictionary()), kafkaTopic);
+        var partitions = PartitionsOf(consumer, kafkaTopic);
         var fromMs = from.ToUnixTimeMilliseconds();
         var toMs = to.ToUnixTimeMilliseconds();
         var starts = consumer.OffsetsForTimes(partitions.Select(p => new TopicPartitionTimestamp(p, new Timestamp(fromMs, TimestampType.CreateTime))), MetadataTimeout);
@@ -109,11 +109,10 @@ internal sealed class AuditVerifier(KafkaEndpoint endpoint, LiveConfig config) :
         return new AuditVerification(topic, kafkaTopic, from, to, Compare(audit, tally, fromMs, toMs), read);
     }
 
-    private static readonly HashSet<string> ConsumerOnly = ["group.id", "enable.auto.commit", "enable.partition.eof", "auto.offset.reset"];
-
-    private static List<TopicPartition> PartitionsOf(AdminClientConfig adminConfig, string kafkaTopic)
+    /// <summary>The topic's partitions, asked through the consumer's own connection (no second client).</summary>
+    private static List<TopicPartition> PartitionsOf(IConsumer<Ignore, Ignore> consumer, string kafkaTopic)
     {
-        using var admin = new AdminClientBuilder(adminConfig).SetLogHandler((_, _) => { }).Build();
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var metadata = admin.GetMetadata(kafkaTopic, MetadataTimeout).Topics.FirstOrDefault(t => t.Topic == kafkaTopic);
         if (metadata is null || metadata.Error.IsError)
         {
@@ -129,7 +128,8 @@ internal sealed class AuditVerifier(KafkaEndpoint endpoint, LiveConfig config) :
         string? id = null;
         foreach (var header in message.Headers ?? [])
         {
-            if (header.Key == KafkaHeaders.IngestTime && long.TryParse(System.Text.Encoding.ASCII.GetString(header.GetValueBytes()), out var stamped))
+            if (header.Key == KafkaHeaders.IngestTime && header.GetValueBytes() is var digits
+                && System.Buffers.Text.Utf8Parser.TryParse(digits, out long stamped, out var used) && used == digits.Length)
             {
                 ingestTime = stamped;
             }

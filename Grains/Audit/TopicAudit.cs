@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Ingest.Records;
 using Ingest.Segments;
 
@@ -32,9 +31,8 @@ internal sealed class TopicAudit
     private bool _dirty;
     private long _persistedAt;
 
-    public TopicAudit(string key, string directory, AuditBook book)
+    public TopicAudit(string directory, AuditBook book)
     {
-        Key = key;
         _book = book;
         _file = new AuditFile(directory);
         var state = _file.Load();
@@ -43,9 +41,6 @@ internal sealed class TopicAudit
         _sent = state.SentThrough;
         _persistedAt = book.Time.GetTimestamp();
     }
-
-    /// <summary>The topic or shard key (the directory's name).</summary>
-    public string Key { get; }
 
     public string Directory => _file.Directory;
 
@@ -139,7 +134,7 @@ internal sealed class TopicAudit
         {
             foreach (var (hour, row) in tally.Rows)
             {
-                Row(hour).Add(row);
+                AuditRow.AddTo(_delta, hour, row);
             }
 
             if (tally.Through.CompareTo(_acked) > 0)
@@ -234,14 +229,7 @@ internal sealed class TopicAudit
             {
                 if (hour >= fromHour && hour < toHour)
                 {
-                    if (rows.TryGetValue(hour, out var kept))
-                    {
-                        kept.Add(row);
-                    }
-                    else
-                    {
-                        rows[hour] = row.Copy();
-                    }
+                    AuditRow.AddTo(rows, hour, row);
                 }
             }
 
@@ -264,11 +252,9 @@ internal sealed class TopicAudit
     {
         var hour = long.MinValue;
         AuditRow? row = null;
-        var at = 0;
-        while (frames.Length - at >= RecordFrame.Overhead)
+        while (!frames.IsEmpty)
         {
-            var body = (int)BinaryPrimitives.ReadUInt32LittleEndian(frames[at..]);
-            var frameHour = AuditClock.HourOf(BinaryPrimitives.ReadInt64LittleEndian(frames[(at + RecordFrame.HeaderSize)..]));
+            var frameHour = AuditClock.HourOf(RecordFrame.TimestampOf(frames, out var size));
             if (frameHour != hour || row is null)
             {
                 hour = frameHour;
@@ -276,7 +262,7 @@ internal sealed class TopicAudit
             }
 
             row.Accepted++;
-            at += RecordFrame.HeaderSize + body;
+            frames = frames[size..];
         }
     }
 }

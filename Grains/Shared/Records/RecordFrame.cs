@@ -167,6 +167,16 @@ public static class RecordFrame
     }
 
     /// <summary>
+    /// The ingest time of the frame at the start of <paramref name="frames"/> and its size, without checking it: for
+    /// frames already checked (<see cref="CountValidFrames"/>), to walk them at the cost of two reads each.
+    /// </summary>
+    public static long TimestampOf(ReadOnlySpan<byte> frames, out int frameSize)
+    {
+        frameSize = HeaderSize + (int)BinaryPrimitives.ReadUInt32LittleEndian(frames);
+        return BinaryPrimitives.ReadInt64LittleEndian(frames[HeaderSize..]);
+    }
+
+    /// <summary>
     /// Walks a buffer of whole frames, checking every length and CRC. Returns the record count, or -1
     /// if the buffer is not exactly a sequence of valid frames.
     /// </summary>
