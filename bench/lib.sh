@@ -19,12 +19,13 @@ start_silo() {
 cpu_ticks() { local total=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
 
-# measure NAME URL SCRIPT BODY RECORDS_PER_REQUEST CONNS SECONDS PIDS... -> "req_s rec_s us_per_rec p50 p99 completed non2xx"
+# [PIN=CPU] measure NAME URL SCRIPT BODY RECORDS_PER_REQUEST CONNS SECONDS PIDS... -> "req_s rec_s us_per_rec p50 p99 completed non2xx"
 measure() {
   local name=$1 url=$2 script=$3 body=$4 per=$5 conns=$6 secs=$7; shift 7
   local threads=$(( conns < THREADS ? conns : THREADS )) out=$RAW/$name.txt c0 c1 completed non2xx
+  local pin=(); [ -n "${PIN:-}" ] && pin=(taskset -c "$PIN")   # PIN=CPU: run wrk on that CPU only
   c0=$(cpu_ticks "$@")
-  wrk -t"$threads" -c"$conns" -d"$((secs + 1))s" --latency -s "$script" "$url" -- "$body" "$secs" > "$out"
+  "${pin[@]}" wrk -t"$threads" -c"$conns" -d"$((secs + 1))s" --latency -s "$script" "$url" -- "$body" "$secs" > "$out"
   c1=$(cpu_ticks "$@")
   completed=$(awk '/requests in/ {print $1}' "$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$out"); non2xx=${non2xx:-0}

@@ -10,8 +10,8 @@ namespace Ingest.Forwarding;
 /// no buffer, no timer and — once idle — no open file. The <see cref="ForwardingScheduler"/> gives it a
 /// turn (<see cref="Serve"/>) when something happened: records were appended or a segment sealed,
 /// reports came in, a back-off or checkpoint deadline passed, or budget came back.
-/// <para>A turn: take the acknowledged prefix off the <see cref="AckWindow"/> (the checkpoint moves over
-/// it; a fully acknowledged sealed segment is retired); after a failed report, wait for the reports in
+/// <para>A turn: take the acknowledged prefix off the <see cref="AckWindow"/> (<see cref="AckReaper"/>: the checkpoint
+/// moves over it; a fully acknowledged sealed segment is retired); after a failed report, wait for the reports in
 /// flight, then rewind to the checkpoint and back off; else read on from the read position and send,
 /// within the silo's <see cref="InFlightBudget"/> and one turn's share. Only one turn of a topic runs at
 /// a time, so nothing here needs a lock but what status readers share.</para>
@@ -20,13 +20,13 @@ internal sealed class TopicLog
 {
     private readonly ShippingContext _context;
     private readonly Func<string> _kafkaTopicOf;
-    private readonly Func<string, bool> _retire;
     private readonly AckWindow _window;
     private readonly Checkpointer _checkpoint;
     private readonly TopicProgress _progress;
     private readonly Action? _finished;
     private readonly SegmentFeed _feed;
     private readonly SendPass _send;
+    private readonly AckReaper _reaper;
     private RetryBackoff _backoff;
     private bool _initialized;
     private bool _reload;
@@ -44,7 +44,6 @@ internal sealed class TopicLog
         _finished = finished;
         Directory = directory;
         _kafkaTopicOf = kafkaTopicOf;
-        _retire = retire;
         _context = context;
         _progress = progress;
         Window = window;
@@ -54,6 +53,7 @@ internal sealed class TopicLog
         _send = new SendPass(context, _feed, _window, window, () => Wake?.Invoke(this), progress);
         _checkpoint = new Checkpointer(directory, context.Settings.Fsync, context.Settings.CheckpointInterval, context.Time, progress.Audit is { } audit ? audit.Persist : null);
         _backoff = new RetryBackoff(context.Settings.MaxRetryBackoff);
+        _reaper = new AckReaper(topic, _window, _checkpoint, progress, Segments, retire, context);
     }
 
     public string Topic { get; }
@@ -190,10 +190,7 @@ internal sealed class TopicLog
         if (found)
         {
             // Segments below the checkpoint were shipped; a crash came between the checkpoint and the retirement.
-            foreach (var sequence in Segments.SealedBelow(saved.Segment))
-            {
-                Retire(sequence);
-            }
+            _reaper.RetireBelow(saved.Segment);
 
             KafkaLog.Resuming(_context.Logger, Topic, saved.Segment, saved.Offset);
         }
@@ -205,67 +202,10 @@ internal sealed class TopicLog
         _initialized = true;
     }
 
-    /// <summary>Takes the acknowledged prefix off the window: the checkpoint moves, segments whose end was acknowledged are retired.</summary>
+    /// <summary>Takes the acknowledged prefix off the window (<see cref="AckReaper"/>); a delivery that succeeded ends a back-off.</summary>
     private void Reap()
     {
-        var nowMs = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        long records = 0;
-        long bytes = 0;
-        long acknowledgedBytes = 0;
-        var any = false;
-        var trace = default(DeliveryTrace);
-        var acks = _progress.Audit?.BeginAcks();
-        while (_window.TryReap(out var entry))
-        {
-            any = true;
-            if (!entry.Skipped)
-            {
-                acknowledgedBytes += entry.Bytes;
-            }
-
-            if (entry.SegmentEnd)
-            {
-                // Count what was acknowledged before the segment disappears, so status never lags a retirement;
-                // the audit takes its count first, as it is written before the checkpoint below.
-                if (acks is not null)
-                {
-                    _progress.Audit!.EndAcks(acks);
-                    acks = _progress.Audit.BeginAcks();
-                }
-
-                _progress.Shipped(records, bytes);
-                _checkpoint.Advance(new Checkpoint(entry.Segment + 1, SegmentFile.HeaderSize), 0);
-                _context.Budget.ReleaseRecords(_checkpoint.Persist(force: true));
-                Retire(entry.Segment);
-                records = bytes = 0;
-                continue;
-            }
-
-            _checkpoint.Advance(new Checkpoint(entry.Segment, entry.EndOffset), entry.Skipped ? 0 : 1);
-            if (!entry.Skipped)
-            {
-                if (_progress.Waiters.Any)
-                {
-                    _progress.Waiters.Delivered(entry.Segment, entry.EndOffset, entry.Partition, entry.KafkaOffset);
-                }
-
-                trace.Add(entry);
-                acks?.Add(entry.Segment, entry.EndOffset, entry.TimestampMs, entry.Partition, entry.KafkaOffset);
-                records++;
-                bytes += entry.Bytes;
-                _context.Instruments.DeliveryLatency.Record((nowMs - entry.TimestampMs) / 1000.0, _progress.TopicTag);
-            }
-        }
-
-        if (acks is not null)
-        {
-            _progress.Audit!.EndAcks(acks);
-        }
-
-        _progress.Shipped(records, bytes);
-        _context.Budget.ReleaseBytes(acknowledgedBytes);
-        trace.Emit(Topic, _kafkaTopic, _context.Time.GetUtcNow());
-        if (any)
+        if (_reaper.Reap(_kafkaTopic))
         {
             _backoff.Reset();
         }
@@ -327,14 +267,5 @@ internal sealed class TopicLog
         }
 
         return _send.Run(_kafkaTopic);
-    }
-
-    private void Retire(long sequence)
-    {
-        if (_retire(Segments.PathOf(sequence, sealedFile: true)))
-        {
-            Segments.Retired(sequence);
-            KafkaLog.SegmentShipped(_context.Logger, Topic, SegmentFile.FileName(sequence, SegmentFile.SealedExtension));
-        }
     }
 }

@@ -76,6 +76,33 @@ public sealed class JsonSyntaxTests
         }
     }
 
+    /// <summary>
+    /// String contents are skipped with a vectorized search: a quote, an escape or a control character is found at every
+    /// position, in strings shorter and longer than a vector.
+    /// </summary>
+    [Fact]
+    public void a_special_byte_is_found_at_every_position_of_short_and_long_strings()
+    {
+        string[] specials = ["\"", "\\n", "\\u00e9", "\\x", "\u0001", "\t"];
+        var checkedCases = 0;
+        for (var length = 0; length <= 40; length++)
+        {
+            for (var at = 0; at <= length; at++)
+            {
+                foreach (var special in specials)
+                {
+                    var json = "{\"k\":\"" + new string('a', at) + special + new string('b', length - at) + "\"}";
+                    var bytes = Encoding.UTF8.GetBytes(json);
+                    var expected = ReaderAccepts(bytes);
+                    Assert.True(expected == JsonSyntax.IsOneValue(bytes, out var error), $"reader says {expected}, validator says {!expected} ({error}) for: {json}");
+                    checkedCases++;
+                }
+            }
+        }
+
+        Assert.Equal(6 * (41 * 42 / 2), checkedCases);
+    }
+
     [Fact]
     public void the_verdict_matches_the_system_text_json_reader_on_generated_and_mutated_documents()
     {
