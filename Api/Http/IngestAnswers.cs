@@ -24,6 +24,42 @@ internal sealed class IngestAnswers(ApiInstruments metrics, IOptions<IngestApiOp
     private static readonly byte[] AcceptedOneFlush = """{"accepted":1,"durability":"flush"}"""u8.ToArray();
     private static readonly byte[] AcceptedOneFsync = """{"accepted":1,"durability":"fsync"}"""u8.ToArray();
     private readonly string _retryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+    private byte[]? _gateClosed;
+
+    /// <summary>
+    /// 503 + Retry-After for a request the node's gate refused (<c>Ingest:MaxConcurrentRequests</c>). Under overload this
+    /// is the answer most requests get, so it costs as little as an answer can: the same problem+json every time, its
+    /// bytes made once (the general path builds and serializes a ProblemDetails per answer, several times the work).
+    /// </summary>
+    public Task GateClosed(HttpContext context, string detail)
+    {
+        var body = _gateClosed ??= UnavailableProblem("Overloaded", detail + ". Nothing of this request was stored; retry later.");
+        context.Items[ApiInstruments.ReasonItem] = "overload";
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        response.Headers.RetryAfter = _retryAfter;
+        response.ContentType = "application/problem+json";
+        response.ContentLength = body.Length;
+        response.BodyWriter.Write(body);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The problem+json ASP.NET Core writes for a 503 (RFC 9110's type for it), as UTF-8.</summary>
+    private static byte[] UnavailableProblem(string title, string detail)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "https://tools.ietf.org/html/rfc9110#section-15.6.4");
+            json.WriteString("title", title);
+            json.WriteNumber("status", StatusCodes.Status503ServiceUnavailable);
+            json.WriteString("detail", detail);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     public static BodyRead RecordTooLarge(int limit) =>
         new(BodyStatus.TooLarge, $"The record is over Ingest:MaxRecordBytes: at most {limit} bytes of value with this key.");

@@ -42,7 +42,7 @@ internal sealed class IngestHandler(
     {
         if (!admission.TryEnter())
         {
-            await answers.Result(context, "-", default, new AppendResult(AppendStatus.Overloaded, admission.GateClosedDetail), 0, 0);
+            await answers.GateClosed(context, admission.GateClosedDetail);
             metrics.Completed(context);
             return;
         }

@@ -29,7 +29,12 @@ public sealed class OverloadTests(FourRequestSilo silo) : IClassFixture<FourRequ
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.NotNull(refused.Headers.RetryAfter);
-            Assert.Contains("MaxConcurrentRequests", await refused.Content.ReadAsStringAsync());
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            using var problem = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+            Assert.Equal(503, problem.RootElement.GetProperty("status").GetInt32());
+            Assert.Equal("Overloaded", problem.RootElement.GetProperty("title").GetString());
+            Assert.Contains("Ingest:MaxConcurrentRequests=4", problem.RootElement.GetProperty("detail").GetString());
+            Assert.Contains("Nothing of this request was stored", problem.RootElement.GetProperty("detail").GetString());
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), "shedding must not wait");
         }
         finally
