@@ -282,9 +282,9 @@ internal sealed class TopicAppender : IDisposable
         /// Sends batches one after another while any are waiting. The next call is started before the
         /// finished batch's requests are completed, and those complete inline on this thread: the grain
         /// works on the next batch while this thread writes the answers, and no request needs a thread
-        /// hand-off to learn its result. Under load, the next call first lets the work already queued on
-        /// the node run (one pass of the thread pool's queue), so that a call carries what arrived in that
-        /// pass too: a grain call and a disk write cost ~15 µs of CPU each time, whatever they carry
+        /// hand-off to learn its result. Under load, after a Flush call, the next call first lets the work
+        /// already queued on the node run (one pass of the thread pool's queue), so that it carries what arrived
+        /// in that pass too: a grain call and a disk write cost ~15 µs of CPU each time, whatever they carry
         /// (bench/README.md, issue 21).
         /// </summary>
         private async Task SendAsync(TopicBatch batch)
@@ -293,12 +293,13 @@ internal sealed class TopicAppender : IDisposable
             while (true)
             {
                 var (result, answered) = await call;
-                if (ThreadPool.PendingWorkItemCount > 0)
+                if (result.Level == DurabilityLevel.Flush && level != DurabilityLevel.Kafka && ThreadPool.PendingWorkItemCount > 0)
                 {
                     // Work is queued on this node (requests being read, answers being written): it runs first, and
                     // what it appends joins the next batch, instead of the next call leaving with the few records
                     // that came during this one. Nothing waits for requests yet to arrive: at low load nothing is
-                    // queued and the next call leaves at once.
+                    // queued and the next call leaves at once. Not after an fsync or a wait for Kafka: those take
+                    // milliseconds, in which every request that could come has come, and a pass would only delay the next.
                     await Task.Yield();
                 }
 
