@@ -117,6 +117,23 @@ public sealed class PartitionTests
         AssertLeftCleanly(silos[loser], bed.DataOf(loser)); // once it read its own Dead row
         var afterLoss = load.Accepted;
         await Poll.Until(() => load.Accepted >= afterLoss + 500, TimeSpan.FromSeconds(60), $"500 more records accepted by silo {winner} alone");
+        // The loser's topics move to the winner once the frontend's calls in flight to the dead silo have ended
+        // (Cluster:ResponseTimeout): the 500 records can all be the winner's own topics' before that. Wait for the
+        // winner to write one of the loser's topics, so that the two-writer time below is measured on a topic that moved.
+        var losersTopics = bed.Topics.Where(topic => bed.StoredBy(loser, topic).Any(r => r.TimestampMs >= cutAtMs)).ToList();
+        Assert.True(losersTopics.Count > 0, $"silo {loser} took writes after the cut: {load}");
+        await Poll.Until(async () =>
+        {
+            foreach (var topic in losersTopics)
+            {
+                if (await bed.MetricOf(winner, "ingest_records_appended_total", ("topic", topic)) > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }, TimeSpan.FromSeconds(60), $"silo {winner} to write one of silo {loser}'s topics ({string.Join(", ", losersTopics)})");
         bed.Network.Heal(bed.Network["b"]);
         await load.StopAsync();
         timeline.Note($"healed; load stopped: {load}");
