@@ -284,7 +284,7 @@ internal sealed class TopicAppender : IDisposable
         /// works on the next batch while this thread writes the answers, and no request needs a thread
         /// hand-off to learn its result. Under load, after a Flush call, the next call first lets the work
         /// already queued on the node run (one pass of the thread pool's queue), so that it carries what arrived
-        /// in that pass too: a grain call and a disk write cost ~15 µs of CPU each time, whatever they carry
+        /// in that pass too: a grain call and a disk write cost ~17 µs of CPU each time, whatever they carry
         /// (bench/README.md, issue 21).
         /// </summary>
         private async Task SendAsync(TopicBatch batch)
