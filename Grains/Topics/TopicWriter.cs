@@ -13,7 +13,7 @@ namespace Ingest.Topics;
 /// is sealed. Appends that arrive while a commit waits for its write (and fsync) join the next commit;
 /// each commit is one gathered write (and one fsync under Fsync durability), and every append in it gets
 /// the commit's result. Before a write, a segment past its age or UTC day is sealed (no record of a new
-/// day joins the old one); after it, a segment at its size limit. A seal asked for while a commit is in
+/// day joins the old one); after it, a segment at its size limit (the segment itself: <see cref="SegmentSlot"/>). A seal asked for while a commit is in
 /// flight waits for that commit. The grain calls it on its activation's turn only; the one call from
 /// another thread is <see cref="Close"/> (a silo leaving the cluster), which <c>_gate</c> orders against the
 /// start and end of a commit and against seals (never taken per append).
@@ -21,10 +21,9 @@ namespace Ingest.Topics;
 internal sealed class TopicWriter
 {
     private readonly string _topic;
-    private readonly TopicSegments _segments;
+    private readonly SegmentSlot _slot;
     private readonly TopicWriters _shared;
     private readonly Func<RotationPolicy> _policy;
-    private readonly Action<ActiveSegment> _opened;
     private readonly KeyValuePair<string, object?> _topicTag;
     private readonly AppendCount _appended;
     private readonly Audit.TopicAudit _audit;
@@ -39,20 +38,19 @@ internal sealed class TopicWriter
     public TopicWriter(string topic, TopicSegments segments, TopicWriters shared, Func<RotationPolicy> policy, Action<ActiveSegment> opened)
     {
         _topic = topic;
-        _segments = segments;
         _shared = shared;
         _policy = policy;
-        _opened = opened;
         _topicTag = shared.Instruments.TagFor(topic);
+        _slot = new SegmentSlot(topic, segments, shared, _topicTag, opened, this);
         _appended = shared.AppendCounts.For(topic);
         _audit = shared.Audit.For(topic, segments.Directory);
     }
 
     /// <summary>The topic's segment directory on this silo.</summary>
-    public string Directory => _segments.Directory;
+    public string Directory => _slot.Directory;
 
     /// <summary>The segment appends go to now, or null between segments.</summary>
-    public ActiveSegment? Active { get; private set; }
+    public ActiveSegment? Active => _slot.Active;
 
     /// <summary>Whether a commit is in flight or appends wait for one.</summary>
     public bool Busy { get; private set; }
@@ -177,32 +175,7 @@ internal sealed class TopicWriter
     {
         lock (_gate)
         {
-            SealLocked(reason);
-        }
-    }
-
-    private void SealLocked(SealReason reason)
-    {
-        var active = Active;
-        if (active is null)
-        {
-            return;
-        }
-
-        Active = null;
-        _shared.SegmentSealed(this);
-        try
-        {
-            var sealedPath = active.Seal();
-            _shared.Instruments.SegmentsSealed.Add(1, _topicTag, new(IngestInstruments.ReasonTag, reason.ToString()));
-            StorageLog.SegmentSealed(_shared.Logger, sealedPath, active.Length, reason.ToString());
-            _shared.Events.Sealed(_topic, active.Sequence, active.Length);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The file stays .active; the next silo start recovers and seals it.
-            active.Dispose();
-            StorageLog.AppendFailed(_shared.Logger, e, _topic, active.Path, 0);
+            _slot.Seal(reason);
         }
     }
 
@@ -240,7 +213,7 @@ internal sealed class TopicWriter
                 if (_sealAfterCommit is { } reason)
                 {
                     _sealAfterCommit = null;
-                    SealLocked(reason);
+                    _slot.Seal(reason);
                 }
 
                 if (_closed)
@@ -284,7 +257,7 @@ internal sealed class TopicWriter
 
         var instruments = _shared.Instruments;
         var policy = _policy(); // the topic's limits, looked up once per commit
-        using var span = IngestTracing.On ? CommitSpan(group, records, bytes, fsync) : null;
+        using var span = IngestTracing.On ? PendingAppend.CommitSpan(_topic, group, records, bytes, fsync) : null;
         ActiveSegment active;
         try
         {
@@ -294,7 +267,7 @@ internal sealed class TopicWriter
                 Seal(due);
             }
 
-            active = Active ??= Open();
+            active = _slot.OpenIfNone();
             var at = active.Length;
             foreach (var pending in group)
             {
@@ -341,52 +314,5 @@ internal sealed class TopicWriter
         return fsync ? FsyncedResult : AppendResult.Appended;
     }
 
-    /// <summary>The commit's span, linked to the traced calls it writes (null when none of them is traced).</summary>
-    private System.Diagnostics.Activity? CommitSpan(List<PendingAppend> group, int records, long bytes, bool fsync)
-    {
-        List<System.Diagnostics.ActivityLink>? links = null;
-        foreach (var pending in group)
-        {
-            if (pending.Batch.TraceParent is { } traceParent && IngestTracing.TryParse(traceParent, out var call))
-            {
-                (links ??= []).Add(new System.Diagnostics.ActivityLink(call));
-            }
-        }
-
-        return links is null
-            ? null
-            : IngestTracing.StartLinked("ingest.commit", System.Diagnostics.ActivityKind.Internal, links)?
-                .SetTag(IngestTracing.Tags.Topic, _topic)
-                .SetTag(IngestTracing.Tags.Records, records)
-                .SetTag(IngestTracing.Tags.Bytes, bytes)
-                .SetTag(IngestTracing.Tags.Requests, group.Count)
-                .SetTag(IngestTracing.Tags.Durability, fsync ? "fsync" : "flush");
-    }
-
     private static readonly AppendResult FsyncedResult = new(AppendStatus.Appended, Level: DurabilityLevel.Fsync);
-
-    private ActiveSegment Open()
-    {
-        var path = _segments.NextActivePath();
-        var segment = ActiveSegment.Create(path, _shared.Clock.GetUtcNow().ToUnixTimeMilliseconds(), _shared.Fsync, _shared.Faults);
-        StorageLog.SegmentCreated(_shared.Logger, path);
-        _shared.SegmentOpened(this);
-        _opened(segment);
-        return segment;
-    }
-
-    private sealed class PendingAppend(AppendBatch batch, bool fsync)
-    {
-        public AppendBatch Batch { get; } = batch;
-
-        /// <summary>The commit it joins must fsync (asked per request on a Flush node).</summary>
-        public bool Fsync { get; } = fsync;
-
-        /// <summary>Set by its commit: the segment and the offset its frames begin at.</summary>
-        public long Segment;
-
-        public long Start;
-
-        public TaskCompletionSource<AppendResult> Completion { get; } = new();
-    }
 }

@@ -159,7 +159,7 @@ async Task<int> Producer(int topics, double perTopic, int seconds, string compre
     return process.ExitCode;
 }
 
-// The same pacing as bench/LoadGen (ticks of 10 ms, topics in turn), a warm-up of 10 s (every topic known
+// The same load as bench/LoadGen's (the same rate, topics in turn), sent in 10 ms ticks; a warm-up of 10 s (every topic known
 // to the producer), then the measured window: this process's CPU until every record of it is delivered.
 int ProducerChild(string bootstrap, int topics, double perTopic, int seconds, string compression)
 {
