@@ -17,7 +17,8 @@
 #      due time on an idle connection, up to LATENCY_CONNS=256), so the generator is not late for want of a
 #      core or a connection: Flush, Fsync, and durability=kafka against a silo with the embedded development
 #      broker; latency from the due time, from the send, and the generator's own lateness; bare Kestrel at the
-#      Flush rate, pinned the same way, is the reference (what the host's own stalls cost);
+#      Flush rate, pinned the same way, is the reference (what the host's own stalls cost), and for Fsync the
+#      disk's own floor at the Fsync rate (bench/fsync_floor.py: an ideal group commit on the same disk);
 #   E. overload: a Flush silo of its own that sheds past Ingest:MaxConcurrentRequests=256 is pinned to
 #      CPU 0 and wrk to CPU 1 (taskset), so the generator's work does not come out of the server's. wrk
 #      pipelines OVERLOAD_DEPTH=8 requests per connection (bench/overload.lua), which lets one core of it
@@ -32,7 +33,7 @@
 # (counted back from the segments, CRC checked) == records answered 202, or the script fails.
 # Silos run store-only (Kafka__Enabled=false), as the anchor ships with a separate Filebeat.
 # Writes bench/results/<UTC date>.md, raw output under bench/results/raw/<date>/, and the charts
-# bench/concurrency.png and bench/batch-size.png. Needs (installed when missing): wrk, gnuplot-nox
+# bench/concurrency.png and bench/batch-size.png. Needs (installed when missing): wrk, gnuplot-nox, python3
 # and the anchor's nginx/Lua packages.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,7 @@ SILO_DIR=$ROOT/Silo/bin/Release/net10.0
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-packages=(wrk gnuplot-nox nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka)
+packages=(wrk gnuplot-nox python3 nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache lua-nginx-kafka)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -162,10 +163,12 @@ echo "D. latency at half the pinned maximum (silo on CPU 0, generator on CPU 1)"
 lat_flush=$(pinned_latency flush "$FLUSH_PID" http://127.0.0.1:18081/v1/topics/latency)
 lat_bare=$(pinned_latency bare "$BARE_PID" "$K_URL" "$(kv "$lat_flush" rate)")   # the reference: the same rate, no storage
 lat_fsync=$(pinned_latency fsync "$FSYNC_PID" http://127.0.0.1:18083/v1/topics/latency)
+# the reference for Fsync: the disk's own floor, an ideal group commit (append + fdatasync of all that is due) on CPU 0, same rate, same disk
+lat_disk=$(taskset -c 0 python3 "$ROOT/bench/fsync_floor.py" "$WORK" "$(kv "$lat_fsync" rate)" 15 $(($(stat -c %s "$BODY") + 64)) | tee "$RAW/latency-fsync-floor.txt")
 K_LEVEL_URL="http://127.0.0.1:18084/v1/topics/latency?durability=kafka"
 wrk -t2 -c64 -d"${WARMUP}s" -s "$POST" "${K_LEVEL_URL/latency/warmup}" -- "$BODY" >/dev/null
 lat_kafka=$(pinned_latency kafka "$KAFKA_PID" "$K_LEVEL_URL")
-echo "  flush: $lat_flush"; echo "  bare: $lat_bare"; echo "  fsync: $lat_fsync"; echo "  kafka: $lat_kafka"
+echo "  flush: $lat_flush"; echo "  bare: $lat_bare"; echo "  fsync: $lat_fsync"; echo "  disk floor: $lat_disk"; echo "  kafka: $lat_kafka"
 
 OVERLOAD_DEPTH=${OVERLOAD_DEPTH:-8}
 OVERLOAD_LUA=$ROOT/bench/overload.lua
@@ -289,7 +292,9 @@ target() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? v >
     echo "| 5 | $1 latency at $(kv "$2" rate) req/s = half its pinned max $(kv "$2" max) (silo on CPU 0, LoadGen on CPU 1), from due time: p50 / p99 / p99.9 ms (from send: p99; the generator's own lateness: p99) | p99 ≤ $3 ms | $(kv "$2" p50_ms) / **$(kv "$2" p99_ms)** / $(kv "$2" p999_ms) (send $(kv "$2" svc_p99_ms); late $(kv "$2" late_p99_ms)) | | $(target "$(kv "$2" p99_ms)" "$3" le) |"
   }
   echo "| 5 | reference: bare Kestrel (stores nothing) at the same $(kv "$lat_bare" rate) req/s, pinned the same way: p50 / p99 / p99.9 ms from due time (from send: p99; lateness: p99) | | $(kv "$lat_bare" p50_ms) / $(kv "$lat_bare" p99_ms) / $(kv "$lat_bare" p999_ms) (send $(kv "$lat_bare" svc_p99_ms); late $(kv "$lat_bare" late_p99_ms)) | Flush p99 ÷ bare p99: $(ratio "$(kv "$lat_flush" p99_ms)" "$(kv "$lat_bare" p99_ms)") | |"
-  lat_row Flush "$lat_flush" 5; lat_row Fsync "$lat_fsync" 15; lat_row durability=kafka "$lat_kafka" 25
+  lat_row Flush "$lat_flush" 5
+  echo "| 5 | reference: the disk's own floor (bench/fsync_floor.py: an ideal group commit, append + fdatasync of all that is due, $(kv "$lat_disk" records_per_sync) records per sync) at the same $(kv "$lat_fsync" rate) records/s on CPU 0: p50 / p99 / p99.9 ms from due time | | $(kv "$lat_disk" p50_ms) / $(kv "$lat_disk" p99_ms) / $(kv "$lat_disk" p999_ms) | Fsync p99 ÷ floor p99: $(ratio "$(kv "$lat_fsync" p99_ms)" "$(kv "$lat_disk" p99_ms)") | |"
+  lat_row Fsync "$lat_fsync" 15; lat_row durability=kafka "$lat_kafka" 25
   echo "| 6 | overload (silo pinned to CPU 0, wrk to CPU 1, $OVERLOAD_DEPTH requests pipelined per connection, max measured the same way): planned 2 × $pinned_max = $over_rate req/s for ${OVERLOAD_SECONDS} s, really sent $sent_rate req/s ($(ratio "$sent_rate" "$pinned_max")×), accepted req/s | pinned max $pinned_max | $overload_accepted (503: $overload_503; p50 / p99 from send $overload_p50 / $overload_p99; silo CPU $overload_cpu of its core) | $(ratio "$overload_accepted" "$pinned_max") | ≥ 0.8: $(target "$(ratio "$overload_accepted" "$pinned_max")" 0.8 ge) |"
   echo "| 6 | overload: what a 503 costs beside a 202 (CPU µs per answer, pinned; r), hence the most a server that answers every request can accept at 2× | 202: $cpu_202 | 503: $cpu_503 | r = $cost_ratio | accepted at 2× ≤ $accept_bound of max |"
   echo "| 6 | overload: silo RSS, MiB (after 2 s / max / end) | ≤ 512 | $rss_first / $rss_max / $rss_last | | $(target "$rss_max" 512 le) |"

@@ -10,9 +10,12 @@ namespace Ingest.Audit;
 /// record only past it, so a record is counted once whatever is resent, replayed or recovered.
 /// <para>
 /// Three threads touch it — the topic grain's commits, the forwarder's turns and an audit query — so it keeps a
-/// small lock, taken per commit, per delivery report reaped and per send pass, never per byte. In memory it
-/// holds only what changed since the last write (a few rows); the hours live in the file (<see cref="AuditFile"/>, a
-/// journal appended to at most every <see cref="PersistInterval"/> while records flow, before each checkpoint, and at a stop).
+/// small lock, taken per commit, per delivery report reaped and per send pass, never per byte, and never held
+/// over the file: a write takes what changed under it and writes (and fsyncs) outside it, so a commit never
+/// waits for the audit's disk. Writes are ordered by a second lock, which an audit query also takes (the rows
+/// being written are then in the file). In memory it holds only what changed since the last write (a few rows);
+/// the hours live in the file (<see cref="AuditFile"/>, a journal appended to at most every
+/// <see cref="PersistInterval"/> while records flow — off the commit path — before each checkpoint, and at a stop).
 /// </para>
 /// </summary>
 internal sealed class TopicAudit
@@ -23,13 +26,16 @@ internal sealed class TopicAudit
     private readonly AuditFile _file;
     private readonly AuditBook _book;
     private readonly Lock _lock = new();
-    private readonly Dictionary<long, AuditRow> _delta = [];
+    private readonly Lock _writing = new();
+    private Dictionary<long, AuditRow> _delta = [];
+    private Dictionary<long, AuditRow> _written = [];
     private readonly AckTally _tally = new();
     private Checkpoint _stored;
     private Checkpoint _acked;
     private Checkpoint _sent;
     private bool _dirty;
     private long _persistedAt;
+    private int _writeQueued;
 
     public TopicAudit(string directory, AuditBook book)
     {
@@ -183,36 +189,67 @@ internal sealed class TopicAudit
         }
     }
 
-    /// <summary>Writes the file if the interval since the last write has passed and something changed.</summary>
-    public void PersistIfDue()
-    {
-        if (Volatile.Read(ref _dirty) && _book.Time.GetElapsedTime(Volatile.Read(ref _persistedAt)) >= PersistInterval)
-        {
-            Persist();
-        }
-    }
+    /// <summary>
+    /// Whether a write is due (the interval since the last has passed and something changed) and none is queued;
+    /// true claims the write, which the caller then runs (<see cref="Persist"/>) off its own path.
+    /// </summary>
+    public bool TryClaimDueWrite() =>
+        Volatile.Read(ref _dirty) && _book.Time.GetElapsedTime(Volatile.Read(ref _persistedAt)) >= PersistInterval
+        && Interlocked.CompareExchange(ref _writeQueued, 1, 0) == 0;
 
-    /// <summary>Appends what changed to the file (one small write; the journal compacts itself now and then, dropping hours past the retention).</summary>
+    /// <summary>
+    /// Appends what changed to the file (one small write; the journal compacts itself now and then, dropping hours
+    /// past the retention). Returns when it is written, so a checkpoint written after it never runs ahead of it.
+    /// A write that fails leaves what it took to be written with the next.
+    /// </summary>
     public void Persist()
     {
-        lock (_lock)
+        lock (_writing)
         {
-            if (!_dirty)
+            Volatile.Write(ref _writeQueued, 0);
+            AuditState positions;
+            lock (_lock)
             {
-                return;
+                if (!_dirty)
+                {
+                    return;
+                }
+
+                positions = new AuditState { StoredThrough = _stored, AckedThrough = _acked, SentThrough = _sent };
+                (_delta, _written) = (_written, _delta);
+                _dirty = false;
             }
 
-            var positions = new AuditState { StoredThrough = _stored, AckedThrough = _acked, SentThrough = _sent };
-            _file.Append(positions, _delta, _book.OldestHour(), _book.Fsync);
-            _delta.Clear();
-            _dirty = false;
-            Volatile.Write(ref _persistedAt, _book.Time.GetTimestamp());
+            try
+            {
+                _file.Append(positions, _written, _book.OldestHour(), _book.Fsync);
+            }
+            catch
+            {
+                lock (_lock)
+                {
+                    foreach (var (hour, row) in _written)
+                    {
+                        AuditRow.AddTo(_delta, hour, row);
+                    }
+
+                    _dirty = true;
+                }
+
+                throw;
+            }
+            finally
+            {
+                _written.Clear();
+                Volatile.Write(ref _persistedAt, _book.Time.GetTimestamp()); // a failed write is tried again an interval later, not per commit
+            }
         }
     }
 
     /// <summary>The hours in [<paramref name="fromHour"/>, <paramref name="toHour"/>): the file's rows plus what is not written yet.</summary>
     public SortedDictionary<long, AuditRow> Read(long fromHour, long toHour)
     {
+        lock (_writing)
         lock (_lock)
         {
             var rows = new SortedDictionary<long, AuditRow>();

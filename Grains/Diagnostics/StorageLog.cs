@@ -67,4 +67,8 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = (int)IngestEventCode.DataDirectoryRestricted, Level = LogLevel.Warning,
         Message = "Data directory {Path} had mode {Mode}; set to 700 so that only this user can read the records in it")]
     public static partial void DataDirectoryRestricted(ILogger logger, string path, string mode);
+
+    [LoggerMessage(EventId = (int)IngestEventCode.AuditWriteFailed, Level = LogLevel.Error,
+        Message = "The audit of topic {Topic} could not be written to {Directory}; its counts are kept and written with the next write")]
+    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string topic, string directory);
 }

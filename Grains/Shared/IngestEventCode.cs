@@ -38,6 +38,7 @@ internal enum IngestEventCode
     ArchiveEvicted = 1403,
     ArchiveFailed = 1404,
     DataDirectoryRestricted = 1405,
+    AuditWriteFailed = 1406,
     ReplayStarted = 1500,
     ReplayFinished = 1501,
     ReplayResumed = 1502,

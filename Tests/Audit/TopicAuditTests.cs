@@ -170,6 +170,56 @@ public sealed class TopicAuditTests : IDisposable
         Assert.Equal((end - 200) / 100, state.Hours[Hour10 + 49].Acked); // every write's count survived the compaction
     }
 
+    [Fact]
+    public async Task a_commit_counted_while_the_audit_is_being_written_does_not_wait_for_the_write_and_goes_into_the_next()
+    {
+        var clock = new StallingClock(_bed.Clock);
+        var audit = NewBook(clock).For("orders", _bed.Directory);
+        audit.Accepted([Frames(_bed.Clock, "a")], 1, 100);
+        clock.StallNextRead();
+        var writing = Started(audit.Persist); // takes what changed, then stalls before the file
+
+        await clock.Stalled.WaitAsync(TimeSpan.FromSeconds(30));
+        var counting = Started(() => audit.Accepted([Frames(_bed.Clock, "b")], 1, 200));
+        Assert.True(counting.Join(TimeSpan.FromSeconds(30)), "expected b to be counted while the write is stalled (it waited for the write)");
+        Assert.True(writing.IsAlive, "the write is still stalled while b is counted");
+        clock.Release();
+        Assert.True(writing.Join(TimeSpan.FromSeconds(30)), "expected the write to finish once released");
+
+        var first = new AuditFile(_bed.Directory).Load();
+        Assert.Equal((new Checkpoint(1, 100), 1L), (first.StoredThrough, first.Hours[Hour10].Accepted)); // a only: b came after the write took its counts
+        audit.Persist();
+        var second = new AuditFile(_bed.Directory).Load();
+        Assert.Equal((new Checkpoint(1, 200), 2L), (second.StoredThrough, second.Hours[Hour10].Accepted));
+    }
+
+    [Fact]
+    public void a_write_of_the_audit_that_fails_keeps_its_counts_and_the_next_write_holds_them()
+    {
+        var audit = NewBook().For("orders", _bed.Directory);
+        audit.Accepted([Frames(_bed.Clock, "a", "b")], 1, 100);
+        var journal = Path.Combine(_bed.Directory, AuditFile.FileName);
+        Directory.CreateDirectory(journal); // the journal's path cannot be opened as a file
+
+        var failure = Record.Exception(audit.Persist);
+        Assert.True(failure is IOException or UnauthorizedAccessException, $"expected the write to fail, got {failure?.GetType().Name ?? "no exception"}");
+        Directory.Delete(journal);
+        Assert.Equal(2, audit.Read(Hour10, Hour10 + 1)[Hour10].Accepted); // still counted, in memory
+        audit.Accepted([Frames(_bed.Clock, "c")], 1, 150);
+        audit.Persist();
+
+        var state = new AuditFile(_bed.Directory).Load();
+        Assert.Equal((new Checkpoint(1, 150), 3L), (state.StoredThrough, state.Hours[Hour10].Accepted));
+    }
+
+    /// <summary>A thread of its own (not the pool's, which parallel tests can keep busy) running <paramref name="work"/>.</summary>
+    private static Thread Started(Action work)
+    {
+        var thread = new Thread(() => work()) { IsBackground = true };
+        thread.Start();
+        return thread;
+    }
+
     private AuditBook NewBook(TimeProvider? clock = null) =>
         new(Microsoft.Extensions.Options.Options.Create(new IngestOptions()), clock ?? _bed.Clock);
 
@@ -186,4 +236,37 @@ public sealed class TopicAuditTests : IDisposable
 
         return frames.ToArray();
     }
+}
+
+/// <summary>A clock that, once armed, holds the next thread that reads the time until released (a write of the audit stalled on its way to the file).</summary>
+internal sealed class StallingClock(TimeProvider inner) : TimeProvider
+{
+    private readonly SemaphoreSlim _stalled = new(0);
+    private readonly ManualResetEventSlim _released = new(true);
+    private int _armed;
+
+    public void StallNextRead()
+    {
+        _released.Reset();
+        Volatile.Write(ref _armed, 1);
+    }
+
+    public Task Stalled => _stalled.WaitAsync();
+
+    public void Release() => _released.Set();
+
+    public override DateTimeOffset GetUtcNow()
+    {
+        if (Interlocked.Exchange(ref _armed, 0) == 1)
+        {
+            _stalled.Release();
+            _released.Wait();
+        }
+
+        return inner.GetUtcNow();
+    }
+
+    public override long GetTimestamp() => inner.GetTimestamp();
+
+    public override long TimestampFrequency => inner.TimestampFrequency;
 }

@@ -154,6 +154,24 @@ public sealed class TopicWriterTests : IDisposable
         Assert.Null(writer.Active);
     }
 
+    [Fact]
+    public async Task while_records_flow_the_first_commit_after_the_audit_interval_has_the_audit_written_without_a_checkpoint()
+    {
+        var writer = Build(Durability.Fsync);
+        var journal = Path.Combine(TopicDirectory, Ingest.Audit.AuditFile.FileName);
+        await AppendAsync(writer, "a");
+        Assert.False(File.Exists(journal), "not written before the interval has passed");
+
+        _bed.Clock.Advance(Ingest.Audit.TopicAudit.PersistInterval);
+        await AppendAsync(writer, "b"); // answered; the audit's write runs after, on its own
+
+        await Poll.Until(() => new Ingest.Audit.AuditFile(TopicDirectory).Load().StoredThrough.Offset > 0, TimeSpan.FromSeconds(10), "the audit journal written after the commit of b");
+
+        var state = new Ingest.Audit.AuditFile(TopicDirectory).Load();
+        Assert.Equal(2, state.Hours.Values.Sum(h => h.Accepted));
+        Assert.Equal(new Ingest.Segments.Checkpoint(writer.Active!.Sequence, writer.Active.Length), state.StoredThrough);
+    }
+
     public void Dispose() => _bed.Dispose();
 
     private string TopicDirectory => Path.Combine(_bed.Store.SegmentsRoot, "orders");

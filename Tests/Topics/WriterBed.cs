@@ -39,7 +39,7 @@ internal sealed class WriterBed : IDisposable
         var options = Microsoft.Extensions.Options.Options.Create(new IngestOptions { DataDirectory = _data.Path, Durability = durability, MaxDiskBytes = maxDiskBytes, MinFreeDiskBytes = 0 });
         _budget = new DiskBudget(options, Clock);
         var instruments = UnitInstruments.For(_budget);
-        _store = new SegmentStore(options, _budget, NullLogger<SegmentStore>.Instance, instruments);
+        _store = new SegmentStore(options, _budget, NullLogger<SegmentStore>.Instance, instruments, new Ingest.Audit.AuditBook(options, Clock));
         _store.Open();
         var room = new DiskRoom(_budget, bytes =>
         {
