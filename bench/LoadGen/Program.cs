@@ -17,6 +17,9 @@ using System.Text;
 // line of key=value pairs.
 // With LOADGEN_TOPICS=N and a URL holding {topic}, request k goes to topic t-(k mod N) (a trickle over
 // many topics); LOADGEN_ACCEPTED=<file> then receives "topic accepted" lines, one per topic.
+// With LOADGEN_RETRY_AFTER=1 each connection is a client that honours Retry-After: answered 503 or 429 with
+// Retry-After: N, it rests N seconds before it sends again, and a request due while every connection is
+// busy or resting is deferred by its client (deferred=: not sent, as a client that keeps it for later would).
 if (args.Length < 5)
 {
     Console.Error.WriteLine("usage: LoadGen <url> <rate> <seconds> <connections> <body-file> [content-type]");
@@ -37,10 +40,11 @@ var requests = Enumerable.Range(0, topics).Select(t => Encoding.ASCII.GetBytes(
     $"POST {path.Replace("{topic}", $"t-{t}")} HTTP/1.1\r\nHost: {url.Authority}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n")
     .Concat(body).ToArray()).ToArray();
 
+var honourRetryAfter = Environment.GetEnvironmentVariable("LOADGEN_RETRY_AFTER") == "1";
 var run = new Run(total, topics);
 var idle = new ConcurrentStack<Connection>();
 var opened = 0;
-long unsent = 0;
+long unsent = 0, deferred = 0;
 // A generator that cannot keep up stops at 1.5x the planned time; what it never sent is reported.
 var cutoff = seconds * 1.5 + 2;
 var clock = Stopwatch.StartNew();
@@ -56,11 +60,23 @@ var pacer = new Thread(() =>
             if (opened < maxConnections)
             {
                 opened++;
-                connection = new Connection(url, run, idle, clock);
+                connection = new Connection(url, run, idle, clock, honourRetryAfter);
                 break;
             }
 
+            if (honourRetryAfter)
+            {
+                break; // every client is busy or resting: this one keeps its request for later
+            }
+
             Thread.Yield(); // every connection waits on the server: this request is late, and counted so
+        }
+
+        if (connection is null)
+        {
+            deferred++;
+            run.Unsent(k);
+            continue;
         }
 
         if (clock.Elapsed.TotalSeconds > cutoff)
@@ -98,7 +114,7 @@ var latencies = Sorted(run.Latencies);
 var service = Sorted(run.Service);
 var lateness = Sorted(run.Lateness);
 Console.WriteLine(string.Create(inv,
-    $"offered={rate:F0} planned={total} unsent={unsent} seconds={elapsed:F1} connections={opened} accepted={run.Accepted} accepted_per_s={run.Accepted / elapsed:F0} " +
+    $"offered={rate:F0} planned={total} unsent={unsent} deferred={deferred} seconds={elapsed:F1} connections={opened} accepted={run.Accepted} accepted_per_s={run.Accepted / elapsed:F0} " +
     $"s503={run.Unavailable} s429={run.TooMany} other={run.Other} failed={run.Failed} " +
     $"p50_ms={At(latencies, 50):F2} p99_ms={At(latencies, 99):F2} p999_ms={At(latencies, 99.9):F2} max_ms={latencies[^1]:F2} " +
     $"svc_p50_ms={At(service, 50):F2} svc_p99_ms={At(service, 99):F2} svc_p999_ms={At(service, 99.9):F2} " +
@@ -178,7 +194,7 @@ internal sealed class Run(long total, int topics)
 }
 
 /// <summary>One keep-alive connection: sends a request, reads its answer, and goes back to the idle stack.</summary>
-internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> idle, Stopwatch clock) : IDisposable
+internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> idle, Stopwatch clock, bool honourRetryAfter) : IDisposable
 {
     private readonly byte[] _buffer = new byte[64 * 1024];
     private Socket? _socket;
@@ -188,7 +204,7 @@ internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> i
     public async Task SendAsync(long k, double due, byte[] request)
     {
         var sent = clock.Elapsed.TotalSeconds;
-        int status;
+        int status, retryAfter = 0;
         try
         {
             if (_socket is null)
@@ -198,7 +214,7 @@ internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> i
             }
 
             await _socket.SendAsync(request);
-            status = await ReadResponseAsync(_socket, _buffer);
+            (status, retryAfter) = await ReadResponseAsync(_socket, _buffer);
         }
         catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
         {
@@ -208,12 +224,27 @@ internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> i
         }
 
         var done = clock.Elapsed.TotalSeconds;
-        idle.Push(this);
+        if (honourRetryAfter && retryAfter > 0 && status is 503 or 429)
+        {
+            _ = RestAsync(retryAfter);
+        }
+        else
+        {
+            idle.Push(this);
+        }
+
         run.Answered(k, status, due, sent, done);
     }
 
-    // Reads one HTTP/1.1 response (headers + Content-Length body) and returns its status code.
-    private static async Task<int> ReadResponseAsync(Socket socket, byte[] buffer)
+    // The client honours Retry-After: it sends nothing for that long.
+    private async Task RestAsync(int seconds)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        idle.Push(this);
+    }
+
+    // Reads one HTTP/1.1 response (headers + Content-Length body) and returns its status code and Retry-After (0 if none).
+    private static async Task<(int Status, int RetryAfter)> ReadResponseAsync(Socket socket, byte[] buffer)
     {
         var filled = 0;
         int headerEnd;
@@ -229,7 +260,7 @@ internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> i
         }
 
         var status = (buffer[9] - '0') * 100 + (buffer[10] - '0') * 10 + (buffer[11] - '0');
-        var length = ContentLength(buffer.AsSpan(0, headerEnd));
+        var (length, retryAfter) = Headers(buffer.AsSpan(0, headerEnd));
         var bodyRead = filled - (headerEnd + 4);
         while (bodyRead < length)
         {
@@ -242,17 +273,23 @@ internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> i
             bodyRead += read;
         }
 
-        return status;
+        return (status, retryAfter);
     }
 
-    private static int ContentLength(ReadOnlySpan<byte> head)
+    private static (int ContentLength, int RetryAfter) Headers(ReadOnlySpan<byte> head)
     {
+        int length = 0, retryAfter = 0;
         foreach (var range in head.Split("\r\n"u8))
         {
             var line = head[range];
             if (line.Length > 15 && Ascii.EqualsIgnoreCase(line[..15], "Content-Length:"u8))
             {
-                return int.Parse(line[15..].Trim((byte)' '), System.Globalization.CultureInfo.InvariantCulture);
+                length = int.Parse(line[15..].Trim((byte)' '), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (line.Length > 12 && Ascii.EqualsIgnoreCase(line[..12], "Retry-After:"u8))
+            {
+                _ = int.TryParse(line[12..].Trim((byte)' '), System.Globalization.CultureInfo.InvariantCulture, out retryAfter);
             }
 
             if (line.Length > 18 && Ascii.EqualsIgnoreCase(line[..18], "Transfer-Encoding:"u8))
@@ -261,6 +298,6 @@ internal sealed class Connection(Uri url, Run run, ConcurrentStack<Connection> i
             }
         }
 
-        return 0;
+        return (length, retryAfter);
     }
 }
