@@ -39,3 +39,21 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else pr
 col() { local -n arr=$1; printf '%s\n' "${arr[@]}" | awk -v c="$2" '{print $c}' | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b ? a / b : 0}'; }
 psi_cpu() { awk -F'avg10=' '/some/ {split($2, x, " "); print x[1] "%"}' /proc/pressure/cpu 2>/dev/null || echo n/a; }
+
+# commit_histogram BASE_URL: the silo's ingest_commit_duration_seconds, summed over its topics and sync tags, from
+# /metrics -> "le count" lines (cumulative), "sum S", "count N"
+commit_histogram() {
+  curl -sf "$1/metrics" | awk '/^ingest_commit_duration_seconds_(bucket|sum|count)[{ ]/ {
+      split($0, parts, "} "); split(parts[2], v, " "); value = v[1]
+      if ($0 ~ /_bucket/) { match($0, /le="[^"]*"/); b[substr($0, RSTART + 4, RLENGTH - 5)] += value }
+      else if ($0 ~ /_sum/) s += value; else c += value }
+    END { for (le in b) print le, b[le]; print "sum", s + 0; print "count", c + 0 }'
+}
+# commit_share BEFORE AFTER: the commits between two commit_histogram snapshots -> "commits=N mean_ms=M p50_le_ms=A
+# p99_le_ms=B" (the p50 and p99 as the bucket bound they fall under)
+commit_share() {
+  awk 'NR == FNR {a[$1] = $2; next} {print $1, $2 - a[$1]}' "$1" "$2" | sort -g | awk '
+    $1 == "count" {n = $2; next} $1 == "sum" {s = $2; next} {le[++k] = $1; cum[k] = $2}
+    END { for (i = 1; i <= k; i++) { if (p50 == "" && cum[i] >= 0.5 * n) p50 = le[i]; if (p99 == "" && cum[i] >= 0.99 * n) p99 = le[i] }
+      printf "commits=%d mean_ms=%.2f p50_le_ms=%s p99_le_ms=%s\n", n, n ? s / n * 1000 : 0, (p50 == "+Inf" ? "inf" : p50 * 1000), (p99 == "+Inf" ? "inf" : p99 * 1000) }'
+}

@@ -150,16 +150,18 @@ LOADGEN="dotnet $ROOT/bench/LoadGen/bin/Release/net10.0/Ingest.LoadGen.dll"
 LATENCY_CONNS=${LATENCY_CONNS:-256}
 pin_to() { local pid=$1 cpus=$2; taskset -a -p -c "$cpus" "$pid" >/dev/null; }   # every thread of the process
 # pinned_latency NAME PID URL [RATE]: the silo on CPU 0, wrk on CPU 1 measures the pinned max, then LoadGen on CPU 1
-# offers half of it (or RATE; open loop) -> "max=<req/s> rate=<req/s> <LoadGen's key=value line>"; the process gets
-# both cores back after.
+# offers half of it (or RATE; open loop) -> "max=<req/s> rate=<req/s> <LoadGen's key=value line> <commit_share of the
+# silo's commits meanwhile: the disk's share>"; the process gets both cores back after.
 pinned_latency() {
   local name=$1 pid=$2 url=$3 max half line
   pin_to "$pid" 0
   max=$(PIN=1 THREADS=1 measure "latency-$name-pinned-max" "$url" "$POST" "$BODY" 1 "$CONNS" "$DUR" "$pid" | awk '{print $1}')
   half=${4:-$(awk -v r="$max" 'BEGIN {printf "%.0f", r / 2}')}
+  commit_histogram "${url%%/v1/*}" > "$RAW/commits-$name-before.txt" || true   # bare Kestrel has none
   line=$(taskset -c 1 $LOADGEN "$url" "$half" 15 "$LATENCY_CONNS" "$BODY" | tee "$RAW/latency-$name.txt")
+  commit_histogram "${url%%/v1/*}" > "$RAW/commits-$name-after.txt" || true
   pin_to "$pid" 0-$(($(nproc) - 1))
-  echo "max=$max rate=$half $line"
+  echo "max=$max rate=$half $line $(commit_share "$RAW/commits-$name-before.txt" "$RAW/commits-$name-after.txt")"
 }
 kv() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
 echo "D. latency at half the pinned maximum (silo on CPU 0, generator on CPU 1)"
@@ -306,7 +308,7 @@ target() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? v >
   echo "| 3 | Fsync single POST, 64 clients, req/s | Ingest Flush $i_rps | $f_rps ($f_cpu µs) | $(ratio "$f_rps" "$i_rps") | ≥ 0.5: $(target "$(ratio "$f_rps" "$i_rps")" 0.5 ge) |"
   echo "| 4 | forwarding, records/s, same dev broker | plain producer $fw_plain | $fw_ours | $fw_ratio | ≥ 0.8: $(target "$fw_ratio" 0.8 ge) |"
   lat_row() { # LABEL LINE TARGET_MS
-    echo "| 5 | $1 latency at $(kv "$2" rate) req/s = half its pinned max $(kv "$2" max) (silo on CPU 0, LoadGen on CPU 1), from due time: p50 / p99 / p99.9 ms (from send: p99; the generator's own lateness: p99) | p99 ≤ $3 ms | $(kv "$2" p50_ms) / **$(kv "$2" p99_ms)** / $(kv "$2" p999_ms) (send $(kv "$2" svc_p99_ms); late $(kv "$2" late_p99_ms)) | | $(target "$(kv "$2" p99_ms)" "$3" le) |"
+    echo "| 5 | $1 latency at $(kv "$2" rate) req/s = half its pinned max $(kv "$2" max) (silo on CPU 0, LoadGen on CPU 1), from due time: p50 / p99 / p99.9 ms (from send: p99; the generator's own lateness: p99) | p99 ≤ $3 ms | $(kv "$2" p50_ms) / **$(kv "$2" p99_ms)** / $(kv "$2" p999_ms) (send $(kv "$2" svc_p99_ms); late $(kv "$2" late_p99_ms); its $(kv "$2" commits) commits' write and fsync, the disk's share: mean $(kv "$2" mean_ms), p99 ≤ $(kv "$2" p99_le_ms)) | | $(target "$(kv "$2" p99_ms)" "$3" le) |"
   }
   echo "| 5 | reference: bare Kestrel (stores nothing) at the same $(kv "$lat_bare" rate) req/s, pinned the same way: p50 / p99 / p99.9 ms from due time (from send: p99; lateness: p99) | | $(kv "$lat_bare" p50_ms) / $(kv "$lat_bare" p99_ms) / $(kv "$lat_bare" p999_ms) (send $(kv "$lat_bare" svc_p99_ms); late $(kv "$lat_bare" late_p99_ms)) | Flush p99 ÷ bare p99: $(ratio "$(kv "$lat_flush" p99_ms)" "$(kv "$lat_bare" p99_ms)") | |"
   lat_row Flush "$lat_flush" 5

@@ -3,6 +3,8 @@ using Ingest.Options;
 using Ingest.Segments;
 using Ingest.Topics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Audit;
@@ -13,12 +15,14 @@ namespace Ingest.Audit;
 /// append counters: a few positions and the rows not yet written, not the hours. Hours are kept for the
 /// archive's retention (at least a day), so an audit covers what could still be replayed.
 /// </summary>
-internal sealed class AuditBook(IOptions<IngestOptions> options, [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider time)
+internal sealed class AuditBook(IOptions<IngestOptions> options, [FromKeyedServices(IngestClock.ServiceKey)] TimeProvider time, ILogger<AuditBook>? logger = null)
 {
     private readonly ConcurrentDictionary<string, TopicAudit> _audits = new(StringComparer.Ordinal);
     private string? _segmentsRoot;
 
     public TimeProvider Time => time;
+
+    public ILogger Logger { get; } = (ILogger?)logger ?? NullLogger.Instance;
 
     public bool Fsync => options.Value.Durability == Durability.Fsync;
 

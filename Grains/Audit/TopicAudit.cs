@@ -1,3 +1,4 @@
+using Ingest.Diagnostics;
 using Ingest.Records;
 using Ingest.Segments;
 
@@ -190,12 +191,30 @@ internal sealed class TopicAudit
     }
 
     /// <summary>
-    /// Whether a write is due (the interval since the last has passed and something changed) and none is queued;
-    /// true claims the write, which the caller then runs (<see cref="Persist"/>) off its own path.
+    /// From a commit: when a write is due (the interval since the last has passed and something changed) and none is
+    /// queued, queues one on the thread pool, so that no answer waits for the audit's write (and fsync). One that
+    /// fails is logged; its counts are kept for the next.
     /// </summary>
-    public bool TryClaimDueWrite() =>
-        Volatile.Read(ref _dirty) && _book.Time.GetElapsedTime(Volatile.Read(ref _persistedAt)) >= PersistInterval
-        && Interlocked.CompareExchange(ref _writeQueued, 1, 0) == 0;
+    public void WriteSoonIfDue()
+    {
+        if (Volatile.Read(ref _dirty) && _book.Time.GetElapsedTime(Volatile.Read(ref _persistedAt)) >= PersistInterval
+            && Interlocked.CompareExchange(ref _writeQueued, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static audit => audit.WriteQueued(), this, preferLocal: false);
+        }
+    }
+
+    private void WriteQueued()
+    {
+        try
+        {
+            Persist();
+        }
+        catch (Exception e)
+        {
+            StorageLog.AuditWriteFailed(_book.Logger, e, Directory); // on the pool nobody else would hear of it; the counts wait for the next write
+        }
+    }
 
     /// <summary>
     /// Appends what changed to the file (one small write; the journal compacts itself now and then, dropping hours

@@ -24,6 +24,9 @@ internal sealed class IngestInstruments
         RecordsAppended = meter.CreateCounter<long>("ingest.records.appended", "{record}", "Records written to a segment with the configured durability.");
         BytesAppended = meter.CreateCounter<long>("ingest.bytes.appended", "By", "Framed bytes written to segments.");
         GroupCommits = meter.CreateCounter<long>("ingest.group_commits", "{commit}", "Writes (and flushes) that each committed one or more appends.");
+        CommitDuration = meter.CreateHistogram("ingest.commit.duration", "s",
+            "A group commit's write to the segment, and its fsync when one is asked for (sync: true): the disk's share of an answer.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
         AppendsRefused = meter.CreateCounter<long>("ingest.appends.refused", "{append}", "Appends answered with anything but Appended, by outcome.");
         RecoveryCuts = meter.CreateCounter<long>("ingest.segments.recovery_cuts", "{segment}", "Segments whose tail recovery truncated (torn) or quarantined (corrupt).");
         SegmentsSealed = meter.CreateCounter<long>("ingest.segments.sealed", "{segment}", "Segments sealed, by reason (size, age, day change, disk full, write failed, deactivation).");
@@ -50,6 +53,13 @@ internal sealed class IngestInstruments
         meter.CreateObservableCounter("ingest.kafka.messages_transmitted", () => MessagesTransmitted, "{message}",
             "Messages sent to brokers, retransmissions included (librdkafka statistics, when Kafka:ProducerSettings:statistics.interval.ms is set); minus ingest.records.shipped, it counts retries.");
     }
+
+    public const string SyncTag = "sync";
+
+    /// <summary>The <c>sync</c> tag of a commit with and without an fsync.</summary>
+    public static readonly KeyValuePair<string, object?> Synced = new(SyncTag, true), Unsynced = new(SyncTag, false);
+
+    public Histogram<double> CommitDuration { get; }
 
     public Counter<long> IdempotentReplays { get; }
 

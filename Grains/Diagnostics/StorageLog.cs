@@ -69,6 +69,6 @@ internal static partial class StorageLog
     public static partial void DataDirectoryRestricted(ILogger logger, string path, string mode);
 
     [LoggerMessage(EventId = (int)IngestEventCode.AuditWriteFailed, Level = LogLevel.Error,
-        Message = "The audit of topic {Topic} could not be written to {Directory}; its counts are kept and written with the next write")]
-    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string topic, string directory);
+        Message = "The audit in {Directory} could not be written; its counts are kept and written with the next write")]
+    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string directory);
 }

@@ -27,7 +27,6 @@ internal sealed class TopicWriter
     private readonly KeyValuePair<string, object?> _topicTag;
     private readonly AppendCount _appended;
     private readonly Audit.TopicAudit _audit;
-    private readonly Action _writeAudit;
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
     private List<PendingAppend> _waiting = [];
     private List<PendingAppend> _committing = [];
@@ -45,7 +44,6 @@ internal sealed class TopicWriter
         _slot = new SegmentSlot(topic, segments, shared, _topicTag, opened, this);
         _appended = shared.AppendCounts.For(topic);
         _audit = shared.Audit.For(topic, segments.Directory);
-        _writeAudit = WriteAudit;
     }
 
     /// <summary>The topic's segment directory on this silo.</summary>
@@ -228,19 +226,6 @@ internal sealed class TopicWriter
         }
     }
 
-    /// <summary>The audit's once-an-interval write, on the thread pool; one that fails is logged and tried again (its counts are kept).</summary>
-    private void WriteAudit()
-    {
-        try
-        {
-            _audit.Persist();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            StorageLog.AuditWriteFailed(_shared.Logger, e, _topic, _slot.Directory);
-        }
-    }
-
     /// <summary>Closed while appends waited for a commit: they are not written, and get 503 (their room on disk is given back).</summary>
     private void RefuseWaiting()
     {
@@ -292,11 +277,14 @@ internal sealed class TopicWriter
             }
 
             span?.SetTag(IngestTracing.Tags.Segment, active.Path);
+            var writing = _shared.Clock.GetTimestamp();
             active.Append(_parts, bytes);
             if (fsync)
             {
                 await Task.Run(active.FlushToDisk);
             }
+
+            instruments.CommitDuration.Record(_shared.Clock.GetElapsedTime(writing).TotalSeconds, _topicTag, fsync ? IngestInstruments.Synced : IngestInstruments.Unsynced);
 
             _audit.Accepted(_parts, active.Sequence, active.Length);
         }
@@ -320,11 +308,7 @@ internal sealed class TopicWriter
         instruments.BytesAppended.Add(bytes, _topicTag);
         instruments.GroupCommits.Add(1, _topicTag);
         _shared.Events.Appended(_topic, active.Sequence, active.Length);
-        if (_audit.TryClaimDueWrite())
-        {
-            _ = Task.Run(_writeAudit); // off the commit path: no answer waits for the audit's write (and fsync)
-        }
-
+        _audit.WriteSoonIfDue(); // on the thread pool: no answer waits for the audit's write (and fsync)
         if (policy.DueBySize(active.Length))
         {
             Seal(SealReason.Size);

@@ -212,6 +212,28 @@ public sealed class TopicAuditTests : IDisposable
         Assert.Equal((new Checkpoint(1, 150), 3L), (state.StoredThrough, state.Hours[Hour10].Accepted));
     }
 
+    [Fact]
+    public async Task a_write_queued_by_a_commit_that_fails_is_logged_tried_again_an_interval_later_and_loses_no_count()
+    {
+        var logs = new RecordedLogs();
+        var audit = new AuditBook(Microsoft.Extensions.Options.Options.Create(new IngestOptions()), _bed.Clock, logs).For("orders", _bed.Directory);
+        audit.Accepted([Frames(_bed.Clock, "a")], 1, 100);
+        var journal = Path.Combine(_bed.Directory, AuditFile.FileName);
+        Directory.CreateDirectory(journal); // the journal's path cannot be opened as a file
+        _bed.Clock.Advance(TopicAudit.PersistInterval);
+
+        audit.WriteSoonIfDue();
+        await Poll.Until(() => logs.Has(IngestEventCode.AuditWriteFailed), TimeSpan.FromSeconds(10), "the failed write of the audit logged (event 1406)");
+        Directory.Delete(journal);
+        audit.WriteSoonIfDue(); // not due: a failed write is tried again an interval later, not at every commit
+        Assert.False(File.Exists(journal), "nothing was queued before the interval passed");
+        _bed.Clock.Advance(TopicAudit.PersistInterval);
+        audit.WriteSoonIfDue();
+
+        await Poll.Until(() => File.Exists(journal) && new AuditFile(_bed.Directory).Load().StoredThrough == new Checkpoint(1, 100), TimeSpan.FromSeconds(10), "the journal written with a's count");
+        Assert.Equal(1, new AuditFile(_bed.Directory).Load().Hours[Hour10].Accepted);
+    }
+
     /// <summary>A thread of its own (not the pool's, which parallel tests can keep busy) running <paramref name="work"/>.</summary>
     private static Thread Started(Action work)
     {
@@ -269,4 +291,19 @@ internal sealed class StallingClock(TimeProvider inner) : TimeProvider
     public override long GetTimestamp() => inner.GetTimestamp();
 
     public override long TimestampFrequency => inner.TimestampFrequency;
+}
+
+/// <summary>The event ids an audit book logged.</summary>
+internal sealed class RecordedLogs : Microsoft.Extensions.Logging.ILogger<AuditBook>
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<int> _events = new();
+
+    public bool Has(IngestEventCode code) => _events.Contains((int)code);
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _events.Enqueue(eventId.Id);
 }

@@ -172,6 +172,43 @@ public sealed class TopicWriterTests : IDisposable
         Assert.Equal(new Ingest.Segments.Checkpoint(writer.Active!.Sequence, writer.Active.Length), state.StoredThrough);
     }
 
+    [Fact]
+    public async Task a_commit_records_how_long_its_write_and_fsync_took_tagged_as_synced()
+    {
+        var writer = Build(Durability.Fsync);
+        var durations = new List<(double Seconds, object? Sync)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "ingest.commit.duration" && ReferenceEquals(instrument.Meter.Scope, _bed.Meters))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            lock (durations)
+            {
+                durations.Add((value, tags.ToArray().Single(t => t.Key == IngestInstruments.SyncTag).Value));
+            }
+        });
+        listener.Start();
+        _bed.Disk.HoldFsyncs();
+
+        var append = writer.Append(Batch("a")).AsTask();
+        await _bed.Disk.FsyncStarted.WaitAsync(TimeSpan.FromSeconds(10));
+        _bed.Clock.Advance(TimeSpan.FromMilliseconds(7)); // the disk takes 7 ms to sync
+        _bed.Disk.ReleaseFsyncs();
+        Assert.Equal(AppendStatus.Appended, (await append).Status);
+
+        lock (durations)
+        {
+            Assert.Equal([(0.007, (object?)true)], durations);
+        }
+    }
+
     public void Dispose() => _bed.Dispose();
 
     private string TopicDirectory => Path.Combine(_bed.Store.SegmentsRoot, "orders");

@@ -24,6 +24,9 @@ internal sealed class WriterBed : IDisposable
 
     public HeldDisk Disk { get; } = new();
 
+    /// <summary>The meters of this bed's writers (and of no other test's).</summary>
+    public System.Diagnostics.Metrics.IMeterFactory Meters { get; } = UnitInstruments.NewMeters();
+
     public RecordedEvents Events { get; } = new();
 
     /// <summary>The bytes each archive eviction was asked for.</summary>
@@ -38,7 +41,7 @@ internal sealed class WriterBed : IDisposable
     {
         var options = Microsoft.Extensions.Options.Options.Create(new IngestOptions { DataDirectory = _data.Path, Durability = durability, MaxDiskBytes = maxDiskBytes, MinFreeDiskBytes = 0 });
         _budget = new DiskBudget(options, Clock);
-        var instruments = UnitInstruments.For(_budget);
+        var instruments = UnitInstruments.For(_budget, meters: Meters);
         _store = new SegmentStore(options, _budget, NullLogger<SegmentStore>.Instance, instruments, new Ingest.Audit.AuditBook(options, Clock));
         _store.Open();
         var room = new DiskRoom(_budget, bytes =>
