@@ -29,7 +29,6 @@ internal sealed class TopicAudit
     private readonly Lock _lock = new();
     private readonly Lock _writing = new();
     private Dictionary<long, AuditRow> _delta = [];
-    private Dictionary<long, AuditRow> _written = [];
     private readonly AckTally _tally = new();
     private Checkpoint _stored;
     private Checkpoint _acked;
@@ -227,6 +226,7 @@ internal sealed class TopicAudit
         {
             Volatile.Write(ref _writeQueued, 0);
             AuditState positions;
+            Dictionary<long, AuditRow> written;
             lock (_lock)
             {
                 if (!_dirty)
@@ -235,19 +235,19 @@ internal sealed class TopicAudit
                 }
 
                 positions = new AuditState { StoredThrough = _stored, AckedThrough = _acked, SentThrough = _sent };
-                (_delta, _written) = (_written, _delta);
+                (written, _delta) = (_delta, []); // at most one write a second per topic: an idle topic holds no more than before
                 _dirty = false;
             }
 
             try
             {
-                _file.Append(positions, _written, _book.OldestHour(), _book.Fsync);
+                _file.Append(positions, written, _book.OldestHour(), _book.Fsync);
             }
             catch
             {
                 lock (_lock)
                 {
-                    foreach (var (hour, row) in _written)
+                    foreach (var (hour, row) in written)
                     {
                         AuditRow.AddTo(_delta, hour, row);
                     }
@@ -259,7 +259,6 @@ internal sealed class TopicAudit
             }
             finally
             {
-                _written.Clear();
                 Volatile.Write(ref _persistedAt, _book.Time.GetTimestamp()); // a failed write is tried again an interval later, not per commit
             }
         }
