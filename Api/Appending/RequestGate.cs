@@ -25,4 +25,7 @@ internal sealed class RequestGate(IOptions<IngestApiOptions> options)
     }
 
     public void Exit() => Interlocked.Decrement(ref _inProgress);
+
+    /// <summary>How many more requests the node would take now (0 at its cap).</summary>
+    public int Room => Math.Max(0, _max - Volatile.Read(ref _inProgress));
 }

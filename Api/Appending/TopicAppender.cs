@@ -32,6 +32,7 @@ internal sealed class TopicAppender : IDisposable
     private readonly ConcurrentDictionary<TopicQueue, byte> _busy = new();
     private readonly IngestApiOptions _options;
     private readonly IGrainFactory _grains;
+    private readonly RequestGate _gate;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _answerWithin;
@@ -40,9 +41,10 @@ internal sealed class TopicAppender : IDisposable
     private readonly AppendResult _expiredUnsent;
     private readonly ITimer _sweep;
 
-    public TopicAppender(IGrainFactory grains, IOptions<IngestApiOptions> options, IOptions<ClusterSettings> cluster, TimeProvider time, ILogger<TopicAppender> logger)
+    public TopicAppender(IGrainFactory grains, RequestGate gate, IOptions<IngestApiOptions> options, IOptions<ClusterSettings> cluster, TimeProvider time, ILogger<TopicAppender> logger)
     {
         _grains = grains;
+        _gate = gate;
         _options = options.Value;
         _logger = logger;
         _time = time;
@@ -88,6 +90,24 @@ internal sealed class TopicAppender : IDisposable
     /// <summary>A request's frames, for a request that asked for <paramref name="level"/>.</summary>
     public Task<AppendResult> AppendFrames(string topic, DurabilityLevel level, ReadOnlySpan<byte> frames, int recordCount, string? scope, out int request) =>
         QueueFor(topic, level).AppendFrames(frames, recordCount, scope, out request);
+
+    /// <summary>
+    /// Whether a topic's next call first lets the work queued on this node run (one pass of the thread pool's queue),
+    /// so that the requests being read join it instead of the call leaving with the few records that came during the
+    /// one just answered. Only when the pass can gather something:
+    /// <list type="bullet">
+    /// <item>work is queued: at low load nothing is, and the next call leaves at once (nothing waits for requests yet to come);</item>
+    /// <item>the call answered was a Flush call: an fsync or a wait for Kafka takes milliseconds, in which every request
+    /// that could come has come, and a pass would only delay the next;</item>
+    /// <item>the node would admit what is queued (<paramref name="queuedWorkItems"/> ≤ <paramref name="nodeRoom"/>,
+    /// <see cref="RequestGate.Room"/>): past its room, what a pass reads is answered 503 and joins nothing. Under
+    /// overload the queue is long with those 503s, and a pass before every call stretched each call to the length of
+    /// the queue: at 2× the maximum from 1,024 connections the accepted rate fell to 0.09–0.34 of the maximum, against
+    /// 0.80–0.92 with this rule (bench/README.md, issue 21).</item>
+    /// </list>
+    /// </summary>
+    internal static bool LetsQueuedWorkRunFirst(DurabilityLevel answered, DurabilityLevel queue, long queuedWorkItems, int nodeRoom) =>
+        answered == DurabilityLevel.Flush && queue != DurabilityLevel.Kafka && queuedWorkItems > 0 && queuedWorkItems <= nodeRoom;
 
     private TopicQueue QueueFor(string topic) =>
         _queues.TryGetValue(topic, out var queue)
@@ -282,8 +302,8 @@ internal sealed class TopicAppender : IDisposable
         /// Sends batches one after another while any are waiting. The next call is started before the
         /// finished batch's requests are completed, and those complete inline on this thread: the grain
         /// works on the next batch while this thread writes the answers, and no request needs a thread
-        /// hand-off to learn its result. Under load, after a Flush call, the next call first lets the work
-        /// already queued on the node run (one pass of the thread pool's queue), so that it carries what arrived
+        /// hand-off to learn its result. Under load, after a Flush call, the next call may first let the work
+        /// already queued on the node run (<see cref="TopicAppender.LetsQueuedWorkRunFirst"/>), so that it carries what arrived
         /// in that pass too: a grain call and a disk write cost ~17 µs of CPU each time, whatever they carry
         /// (bench/README.md, issue 21).
         /// </summary>
@@ -293,13 +313,8 @@ internal sealed class TopicAppender : IDisposable
             while (true)
             {
                 var (result, answered) = await call;
-                if (result.Level == DurabilityLevel.Flush && level != DurabilityLevel.Kafka && ThreadPool.PendingWorkItemCount > 0)
+                if (TopicAppender.LetsQueuedWorkRunFirst(result.Level, level, ThreadPool.PendingWorkItemCount, owner._gate.Room))
                 {
-                    // Work is queued on this node (requests being read, answers being written): it runs first, and
-                    // what it appends joins the next batch, instead of the next call leaving with the few records
-                    // that came during this one. Nothing waits for requests yet to arrive: at low load nothing is
-                    // queued and the next call leaves at once. Not after an fsync or a wait for Kafka: those take
-                    // milliseconds, in which every request that could come has come, and a pass would only delay the next.
                     await Task.Yield();
                 }
 

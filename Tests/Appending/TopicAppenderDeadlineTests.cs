@@ -74,7 +74,7 @@ public sealed class TopicAppenderDeadlineTests
     }
 
     private static TopicAppender Appender(SilentGrain grain, TimeProvider time) =>
-        new(GrainFactoryOf(grain), Microsoft.Extensions.Options.Options.Create(new IngestApiOptions()),
+        new(GrainFactoryOf(grain), new RequestGate(Microsoft.Extensions.Options.Options.Create(new IngestApiOptions())), Microsoft.Extensions.Options.Options.Create(new IngestApiOptions()),
             Microsoft.Extensions.Options.Options.Create(new ClusterSettings { ResponseTimeout = ResponseTimeout }), time, NullLogger<TopicAppender>.Instance);
 
     private static ReadOnlySequence<byte> Value(string text) => new(System.Text.Encoding.UTF8.GetBytes(text));

@@ -19,8 +19,11 @@ public sealed class OverloadTests(FourRequestSilo silo) : IClassFixture<FourRequ
         // Occupy every permit, as four slow requests in progress would.
         for (var i = 0; i < 4; i++)
         {
+            Assert.Equal(4 - i, gate.Room);
             Assert.True(gate.TryEnter());
         }
+
+        Assert.Equal(0, gate.Room);
 
         try
         {
