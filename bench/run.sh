@@ -29,7 +29,8 @@
 #      by the larger: one window on this host can be 1.5x off). Then the same 2x from 1,024 clients that
 #      honour Retry-After (bench/LoadGen, LOADGEN_RETRY_AFTER=1), against the pinned maximum of clients that,
 #      like LoadGen's, send one request at a time. Then what a 503 costs: a silo that admits one request at a
-#      time answers the same load nearly all 503, CPU per answer beside the 202's;
+#      time, its place held by a request whose body never ends (bench/hold_slot.py), answers the same load all 503,
+#      CPU per answer beside the 202's;
 #   F. forwarding: segment -> Kafka through Ingest's forwarder vs a plain producer, same broker.
 # Medians are reported because these machines are shared and noisy. Server CPU per record comes from
 # /proc (utime + stime of the server's processes). Every Ingest HTTP run is checked: records stored
@@ -229,18 +230,24 @@ wait "$RSS_SAMPLER" || true
 kill "$SHED_PID"
 echo "  pinned max $pinned_before req/s before, $pinned_after after ($cpu_202 µs each); $overload"
 echo "  clients that honour Retry-After: pinned max $polite_before before, $polite_after after; $polite"
-# What a 503 costs: a silo that admits one request at a time answers nearly all of the same load 503.
+# What a 503 costs: a silo that admits one request at a time, that place held (bench/hold_slot.py), answers all of the same load 503.
 start_silo shut 18086 21115 31004 Ingest__MaxConcurrentRequests=1
 SHUT_PID=$LAST_PID
 pin_to "$SHUT_PID" 0
 taskset -c 1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s "$OVERLOAD_LUA" http://127.0.0.1:18086/v1/topics/warmup -- "$BODY" 0 "$WARMUP" "$OVERLOAD_DEPTH" >/dev/null
+# Its one place is held by a request whose body never ends (bench/hold_slot.py), so every answer measured is a 503
+# (with the place free, the 202s among them made this figure a mix: 38 % of the answers in one run).
+python3 "$ROOT/bench/hold_slot.py" 18086 & HOLDER=$!
+PIDS+=("$HOLDER")
+for _ in $(seq 1 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data x http://127.0.0.1:18086/v1/topics/probe)" = 503 ] && break; sleep 0.1; done
 shut=$(closed_loop overload-503-cost http://127.0.0.1:18086/v1/topics/shut "$SHUT_PID")
 cpu_503=$(echo "$shut" | awk '{print $2}') shut_share=$(echo "$shut" | awk '{print $3}')
-kill "$SHUT_PID"
+kill "$HOLDER" "$SHUT_PID"
+awk -v s="$shut_share" 'BEGIN {exit !(s >= 0.999)}' || { echo "the 503-cost run got $shut_share 503s, not all: its place was not held" >&2; exit 1; }
 cost_ratio=$(ratio "$cpu_503" "$cpu_202")
-# With a 503 costing r of a 202 and the CPU spent, 2x offered leaves at most (1 - 2r) / (1 - r) of the maximum accepted.
-accept_bound=$(awk -v r="$cost_ratio" 'BEGIN {b = (1 - 2 * r) / (1 - r); printf "%.2f", b < 0 ? 0 : b}')
-echo "  a 503 costs $cpu_503 µs ($shut_share of the answers were 503), a 202 $cpu_202 µs: r = $cost_ratio, accepted at 2x at most $accept_bound of the max"
+# (No estimate of the accepted rate is made from r: a 202 under overload, in bigger commits, costs less than in the
+# closed loop, and the (1 - 2r) / (1 - r) such an estimate gave was twice far from the measurement: bench/README.)
+echo "  a 503 costs $cpu_503 µs ($shut_share of the answers were 503), a 202 $cpu_202 µs: r = $cost_ratio"
 rss_first=$(awk 'NR == 3 {print $2}' "$RAW/overload-rss.dat")
 rss_max=$(awk 'max < $2 {max = $2} END {print max}' "$RAW/overload-rss.dat")
 rss_last=$(tail -n 1 "$RAW/overload-rss.dat" | awk '{print $2}')
@@ -316,7 +323,7 @@ target() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? v >
   lat_row Fsync "$lat_fsync" 15; lat_row durability=kafka "$lat_kafka" 25
   echo "| 6 | overload (silo pinned to CPU 0, wrk to CPU 1, $OVERLOAD_DEPTH requests pipelined per connection, max measured the same way before and after: $pinned_before / $pinned_after): planned 2 × $pinned_before = $over_rate req/s for ${OVERLOAD_SECONDS} s, really sent $sent_rate req/s ($(ratio "$sent_rate" "$pinned_max")× the larger max), accepted req/s | pinned max $pinned_max | $overload_accepted (503: $overload_503; p50 / p99 from send $overload_p50 / $overload_p99; silo CPU $overload_cpu of its core) | $(ratio "$overload_accepted" "$pinned_max") | ≥ 0.8: $(target "$(ratio "$overload_accepted" "$pinned_max")" 0.8 ge) |"
   echo "| 6 | overload from 1,024 clients that honour Retry-After (bench/LoadGen, LOADGEN_RETRY_AFTER=1; one request at a time per client, max of such clients before / after: $polite_before / $polite_after): planned 2 × $polite_before req/s for ${POLITE_SECONDS} s, deferred by resting clients $(kv "$polite" deferred), 503 $(kv "$polite" s503), accepted req/s | pinned max $polite_max | $(kv "$polite" accepted_per_s) (p50 / p99 from due $(kv "$polite" p50_ms) / $(kv "$polite" p99_ms) ms; generator late p99 $(kv "$polite" late_p99_ms) ms) | $(ratio "$(kv "$polite" accepted_per_s)" "$polite_max") | ≥ 0.8: $(target "$(ratio "$(kv "$polite" accepted_per_s)" "$polite_max")" 0.8 ge) |"
-  echo "| 6 | overload: what a 503 costs beside a 202 (CPU µs per answer, pinned; r), hence, from these closed-loop costs, what a server that answers every request can accept at 2× | 202: $cpu_202 | 503: $cpu_503 | r = $cost_ratio | accepted at 2× ≈ $accept_bound of max (estimate) |"
+  echo "| 6 | overload: what a 503 costs beside a 202 (CPU µs per answer, pinned, closed loop, 8 pipelined; the 503s from a silo whose one place is held) | 202: $cpu_202 | 503: $cpu_503 | r = $cost_ratio | |"
   echo "| 6 | overload: silo RSS, MiB (after 2 s / max / end) | ≤ 512 | $rss_first / $rss_max / $rss_last | | $(target "$rss_max" 512 le) |"
   echo
   echo "Integrity: stored == answered 202 for Flush single ($s_single / $ok_single), batches ($s_batch / $ok_batch) and Fsync ($s_fsync / $ok_fsync) → **$integrity**."
