@@ -109,6 +109,11 @@ internal sealed class TopicAppender : IDisposable
     internal static bool LetsQueuedWorkRunFirst(DurabilityLevel answered, DurabilityLevel queue, long queuedWorkItems, int nodeRoom) =>
         answered == DurabilityLevel.Flush && queue != DurabilityLevel.Kafka && queuedWorkItems > 0 && queuedWorkItems <= nodeRoom;
 
+    /// <summary>The rule above, reading the thread pool's queue and the gate only when the levels allow a pass at all.</summary>
+    private bool LetsQueuedWorkRunFirst(DurabilityLevel answered, DurabilityLevel queue) =>
+        answered == DurabilityLevel.Flush && queue != DurabilityLevel.Kafka
+        && LetsQueuedWorkRunFirst(answered, queue, ThreadPool.PendingWorkItemCount, _gate.Room);
+
     private TopicQueue QueueFor(string topic) =>
         _queues.TryGetValue(topic, out var queue)
             ? queue
@@ -313,7 +318,7 @@ internal sealed class TopicAppender : IDisposable
             while (true)
             {
                 var (result, answered) = await call;
-                if (TopicAppender.LetsQueuedWorkRunFirst(result.Level, level, ThreadPool.PendingWorkItemCount, owner._gate.Room))
+                if (owner.LetsQueuedWorkRunFirst(result.Level, level))
                 {
                     await Task.Yield();
                 }
