@@ -36,11 +36,17 @@ internal sealed class HealthEndpoints(IReadinessProbe readiness, AccessControl a
             context.Response.Headers.RetryAfter = _retryAfter;
         }
 
-        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos, policy.Version, report.Kafka), HealthJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new ReadinessBody(report.Ready ? "ready" : "not ready", report.Reasons, report.ActiveSilos, report.PlacesOn, policy.Version, report.Kafka), HealthJsonContext.Default.ReadinessBody, cancellationToken: context.RequestAborted);
     }
 }
 
-internal sealed record ReadinessBody(string Status, IReadOnlyList<string> Reasons, int? Silos, long ConfigVersion, string? Kafka);
+internal sealed record ReadinessBody(
+    string Status,
+    IReadOnlyList<string> Reasons,
+    int? Silos,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? PlacesOn,
+    long ConfigVersion,
+    string? Kafka);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ReadinessBody))]

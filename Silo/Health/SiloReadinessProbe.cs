@@ -7,12 +7,13 @@ namespace Ingest.Silo.Health;
 /// <summary>
 /// Readiness of a silo that serves the API: it has joined the cluster (its lifecycle reached Active and
 /// has not begun to stop), it still stands in it (not fenced by its membership lease), and its data
-/// directory is writable with room in the disk budget, and it is not drained.
+/// directory is writable with room in the disk budget, and it is not drained. It also reports how many
+/// active silos it can place topics on (<see cref="ClusterView"/>).
 /// </summary>
 internal sealed class SiloReadinessProbe(
     SiloActivity activity,
     IStorageStatus storage,
-    IClusterMembershipService membership,
+    ClusterView cluster,
     Ingest.Kafka.KafkaProducerHost producer,
     Microsoft.Extensions.Options.IOptions<Ingest.Kafka.KafkaOptions> kafka,
     Ingest.Membership.IClusterStanding standing,
@@ -20,27 +21,27 @@ internal sealed class SiloReadinessProbe(
 {
     public ValueTask<ReadinessReport> CheckAsync(CancellationToken cancellationToken)
     {
-        var silos = membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+        var (silos, placesOn) = cluster.Count();
         // Kafka trouble is reported but does not make the silo unready: the disk absorbs an outage.
         var (state, error) = kafka.Value.Enabled ? producer.State() : ("disabled", null);
         var kafkaState = error is null ? state : $"{state}: {error}";
         if (!activity.IsActive)
         {
-            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)") with { ActiveSilos = silos, Kafka = kafkaState });
+            return ValueTask.FromResult(ReadinessReport.No("the silo has not joined the cluster (or is shutting down)") with { ActiveSilos = silos, PlacesOn = placesOn, Kafka = kafkaState });
         }
 
         if (standing.Fenced is { } fenced)
         {
-            return ValueTask.FromResult(ReadinessReport.No(fenced) with { ActiveSilos = silos, Kafka = kafkaState });
+            return ValueTask.FromResult(ReadinessReport.No(fenced) with { ActiveSilos = silos, PlacesOn = placesOn, Kafka = kafkaState });
         }
 
         if (drain.Draining)
         {
-            return ValueTask.FromResult(ReadinessReport.No($"this silo is drained ({drain.State().State})") with { ActiveSilos = silos, Kafka = kafkaState });
+            return ValueTask.FromResult(ReadinessReport.No($"this silo is drained ({drain.State().State})") with { ActiveSilos = silos, PlacesOn = placesOn, Kafka = kafkaState });
         }
 
         var report = storage.IsWritable(out var reason) ? ReadinessReport.Yes : ReadinessReport.No(reason);
-        return ValueTask.FromResult(report with { ActiveSilos = silos, Kafka = kafkaState });
+        return ValueTask.FromResult(report with { ActiveSilos = silos, PlacesOn = placesOn, Kafka = kafkaState });
     }
 }
 

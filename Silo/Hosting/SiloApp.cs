@@ -49,6 +49,7 @@ public static class SiloApp
 
         builder.AddIngestApi(defaultUrl: "http://127.0.0.1:8080", serviceName: "ingest-silo");
         builder.Services.DropOrleansServerGcNote(); // workstation GC by choice, see GcNoteFilter
+        builder.Services.AddSingleton<ClusterView>();
         builder.Services.AddSingleton<IReadinessProbe, SiloReadinessProbe>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloActivity>());
         builder.Services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.SectionName);

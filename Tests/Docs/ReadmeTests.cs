@@ -75,6 +75,8 @@ public sealed partial class ReadmeTests
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["MSBUILDDISABLENODEREUSE"] = "1"; // no build nodes outliving the test in the copy
+        // Each grain's deactivation at shutdown is logged (at debug, never an alarm), so a slow stop names the grain that held it.
+        start.Environment["Logging__LogLevel__Orleans.Grain"] = "Debug";
 
         var output = new System.Text.StringBuilder();
         using var shell = System.Diagnostics.Process.Start(start)!;
@@ -116,7 +118,7 @@ public sealed partial class ReadmeTests
                 var log = File.ReadAllLines(Path.Combine(logs.Path, server.Name + ".log"));
                 var alarms = log.Select((line, i) => (line, i)).Where(l => l.line.StartsWith("warn:") || l.line.StartsWith("fail:") || l.line.StartsWith("crit:"))
                     .Select(l => string.Join('\n', log.Skip(l.i).Take(3))).ToList();
-                Assert.True(alarms.Count == 0, $"server {server.Name} logged warnings or errors:\n{string.Join('\n', alarms)}");
+                Assert.True(alarms.Count == 0, $"server {server.Name} logged warnings or errors:\n{string.Join('\n', alarms)}{SlowDeactivations(log)}");
             }
 
             TestContext.Current.TestOutputHelper?.WriteLine($"README: {blocks.Count} blocks run, {blocks.Sum(b => b.Expected.Count)} outputs checked");
@@ -124,6 +126,41 @@ public sealed partial class ReadmeTests
         finally
         {
             await StopEverythingAsync(shell);
+        }
+    }
+
+    /// <summary>The grains whose deactivation at shutdown returned last (or never): what a slow 'GrainDeactivation' stage waited for.</summary>
+    private static string SlowDeactivations(string[] log)
+    {
+        var pending = new List<string>();
+        var returned = new List<string>();
+        foreach (var line in log)
+        {
+            if (GrainOf(line, "About to call OnDeactivateAsync for '") is { } started)
+            {
+                pending.Add(started);
+            }
+            else if (GrainOf(line, "Returned from calling '") is { } done)
+            {
+                pending.Remove(done);
+                returned.Add(done);
+            }
+        }
+
+        return returned.Count + pending.Count == 0 ? string.Empty
+            : $"\nlast deactivations to return: {string.Join(", ", returned.TakeLast(3))}; never returned: {(pending.Count == 0 ? "none" : string.Join(", ", pending))}";
+
+        static string? GrainOf(string line, string marker)
+        {
+            var at = line.IndexOf(marker, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return null;
+            }
+
+            var grain = line[(at + marker.Length)..];
+            var end = grain.IndexOf('@', StringComparison.Ordinal);
+            return end > 0 ? grain[..end] : grain;
         }
     }
 

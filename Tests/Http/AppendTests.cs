@@ -113,6 +113,9 @@ public sealed class AppendTests(InProcessSilo silo) : IClassFixture<InProcessSil
 
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("ready", JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
+        var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("ready", body.GetProperty("status").GetString());
+        Assert.Equal(1, body.GetProperty("silos").GetInt32());
+        Assert.Equal(1, body.GetProperty("placesOn").GetInt32()); // its own grain manifest: it places topics on itself
     }
 }

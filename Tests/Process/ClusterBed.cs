@@ -78,7 +78,10 @@ internal sealed class ClusterBed : IAsyncDisposable
     /// <summary>An Api frontend process of this cluster.</summary>
     public Dictionary<string, string> FrontendEnvironment() => Process.SiloEnvironment.FrontendOf(Redis.ConnectionString, ClusterId);
 
-    /// <summary>Waits until every process is ready and its view of the cluster (the "silos" of /readyz) holds <paramref name="count"/> active silos.</summary>
+    /// <summary>
+/// Waits until every process is ready and its view of the cluster (the "silos" of /readyz) holds <paramref name="count"/>
+/// active silos, and every silo can place topics on all of them ("placesOn").
+/// </summary>
     public static async Task WaitForSilosAsync(int count, params HostProcess[] processes)
     {
         await Task.WhenAll(processes.Select(p => p.WaitReadyAsync()));
@@ -92,12 +95,18 @@ internal sealed class ClusterBed : IAsyncDisposable
                     {
                         return false;
                     }
+
+                    // A silo places new topics only on the silos whose manifest it has: until then, topics first written pile onto the others.
+                    if (body.RootElement.TryGetProperty("placesOn", out var placesOn) && placesOn.ValueKind == JsonValueKind.Number && placesOn.GetInt32() != count)
+                    {
+                        return false;
+                    }
                 }
 
                 return true;
             },
             TimeSpan.FromSeconds(60),
-            $"every process to see {count} active silos on /readyz");
+            $"every process to see {count} active silos on /readyz (and every silo to place on {count})");
     }
 
     public async ValueTask DisposeAsync()
