@@ -14,7 +14,9 @@ using System.Text;
 // while a connection is idle at each due time; it grows only when all <connections> wait on the server
 // (the server's queue, then, which the due-time figure rightly includes) or when this process lacks CPU.
 // Plain sockets (an HttpClient costs the shared cores more than the server under test). Prints one
-// line of key=value pairs.
+// line of key=value pairs. Where lateness comes from: waited_for_connection (requests that found every
+// connection waiting on the server), late_over_5ms_before_send (requests whose pacing thread itself ran
+// more than 5 ms after the due time: this process lacked its CPU), sends_over_5ms, and the GC's pauses.
 // With LOADGEN_TOPICS=N and a URL holding {topic}, request k goes to topic t-(k mod N) (a trickle over
 // many topics); LOADGEN_ACCEPTED=<file> then receives "topic accepted" lines, one per topic.
 // With LOADGEN_RETRY_AFTER=1 each connection is a client that honours Retry-After: answered 503 or 429 with
@@ -44,7 +46,7 @@ var honourRetryAfter = Environment.GetEnvironmentVariable("LOADGEN_RETRY_AFTER")
 var run = new Run(total, topics);
 var idle = new ConcurrentStack<Connection>();
 var opened = 0;
-long unsent = 0, deferred = 0;
+long unsent = 0, deferred = 0, noIdleConnection = 0, slowSends = 0, pacerLate = 0;
 // A generator that cannot keep up stops at 1.5x the planned time; what it never sent is reported.
 var cutoff = seconds * 1.5 + 2;
 var clock = Stopwatch.StartNew();
@@ -54,7 +56,12 @@ var pacer = new Thread(() =>
     {
         var due = k / rate;
         WaitUntil(clock, due);
+        if (clock.Elapsed.TotalSeconds - due > 0.005)
+        {
+            pacerLate++;
+        }
         Connection? connection;
+        var waitedForConnection = false;
         while (!idle.TryPop(out connection))
         {
             if (opened < maxConnections)
@@ -67,6 +74,12 @@ var pacer = new Thread(() =>
             if (honourRetryAfter)
             {
                 break; // every client is busy or resting: this one keeps its request for later
+            }
+
+            if (!waitedForConnection)
+            {
+                waitedForConnection = true;
+                noIdleConnection++;
             }
 
             Thread.Yield(); // every connection waits on the server: this request is late, and counted so
@@ -92,7 +105,13 @@ var pacer = new Thread(() =>
         }
 
         run.Started();
+        var before = clock.Elapsed.TotalSeconds;
         _ = connection.SendAsync(k, due, requests[k % topics]);
+        var took = clock.Elapsed.TotalSeconds - before;
+        if (took > 0.005)
+        {
+            slowSends++;
+        }
     }
 
     run.AllStarted();
@@ -118,7 +137,8 @@ Console.WriteLine(string.Create(inv,
     $"s503={run.Unavailable} s429={run.TooMany} other={run.Other} failed={run.Failed} " +
     $"p50_ms={At(latencies, 50):F2} p99_ms={At(latencies, 99):F2} p999_ms={At(latencies, 99.9):F2} max_ms={latencies[^1]:F2} " +
     $"svc_p50_ms={At(service, 50):F2} svc_p99_ms={At(service, 99):F2} svc_p999_ms={At(service, 99.9):F2} " +
-    $"late_p50_ms={At(lateness, 50):F2} late_p99_ms={At(lateness, 99):F2}"));
+    $"late_p50_ms={At(lateness, 50):F2} late_p99_ms={At(lateness, 99):F2} " +
+    $"waited_for_connection={noIdleConnection} sends_over_5ms={slowSends} late_over_5ms_before_send={pacerLate} gc_count={GC.CollectionCount(0)} gc_pause_ms={GC.GetTotalPauseDuration().TotalMilliseconds:F0} threads={System.Diagnostics.Process.GetCurrentProcess().Threads.Count}"));
 return 0;
 
 static double[] Sorted(double[] values) => values.Where(l => !double.IsNaN(l)).Order().ToArray();
